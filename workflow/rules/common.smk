@@ -1,0 +1,213 @@
+# Config validation, the runs to build, and the path and argument helpers the
+# rules use. Rules stay declarations: all logic lives here.
+import itertools
+import os
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+if config["dataset"] not in config["datasets"]:
+    raise WorkflowError(
+        f"config: dataset {config['dataset']!r} is not an entry of 'datasets' "
+        f"(known: {', '.join(sorted(config['datasets']))}); "
+        "pick one of those or add an entry under 'datasets'"
+    )
+
+
+envvars:
+    "PATH",
+
+
+# Jobs run `python -m scratchnet`: put the interpreter running Snakemake first on
+# PATH, so the package installed beside it is the one used whatever the user's PATH.
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(sys.executable).parent), os.environ["PATH"]]
+)
+PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "scratchnet"
+
+DATASET = config["dataset"]
+DATASET_SPEC = config["datasets"][DATASET]
+DATASET_NPZ = f"results/data/{DATASET}.npz"
+FILES = DATASET_SPEC["files"]
+FILE_SHA256 = {spec["name"]: spec["sha256"] for spec in FILES.values()}
+
+
+class MirrorArgs:
+    """The --mirror arguments of a download.
+
+    Where a file comes from does not change what it is (every download is checked
+    against its SHA-256), so changing mirrors must rerun nothing. Snakemake's params
+    trigger skips values it cannot represent (anything but builtins), so this small
+    class keeps the mirrors out of it; tests pin that behaviour.
+    """
+
+    def __init__(self, mirrors):
+        self.mirrors = tuple(mirrors)
+
+    def __str__(self):
+        return " ".join(f"--mirror '{mirror}'" for mirror in self.mirrors)
+
+
+MIRROR_ARGS = MirrorArgs(config["mirrors"] + DATASET_SPEC["mirrors"])
+
+RUN_KEYS = (
+    "hidden_size",
+    "weight_init_std",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "iters_per_epoch",
+    "sampling",
+    "seed",
+    "dtype",
+    "gradient",
+)
+
+
+def _format_value(value):
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _sweep_runs(grid):
+    keys = [key for key in RUN_KEYS if key in grid]
+    if not keys:
+        return
+    for values in itertools.product(*(grid[key] for key in keys)):
+        overrides = dict(zip(keys, values))
+        name = ",".join(f"{k}={_format_value(v)}" for k, v in overrides.items())
+        yield name, overrides
+
+
+def _runs():
+    """Run name -> its settings: the top-level keys, overridden per sweep point or named run."""
+    base = {key: config[key] for key in RUN_KEYS}
+    overrides = dict(_sweep_runs(config.get("sweep") or {}))
+    overrides.update(config.get("runs") or {})
+    if not overrides:
+        overrides = {config["run"]: {}}
+    return {name: {**base, **changes} for name, changes in overrides.items()}
+
+
+RUNS = _runs()
+
+
+def package_files(*modules):
+    """The package modules a job runs, declared as inputs so that editing them reruns it."""
+    return [str(PACKAGE_DIR / f"{module}.py") for module in modules]
+
+
+NETWORK_CODE = package_files("functions", "layers", "net", "checkpoint")
+
+
+def settings(wildcards):
+    return RUNS[wildcards.run]
+
+
+def epoch_name(epoch):
+    return f"{epoch:03d}"
+
+
+def checkpoint_path(run, epoch):
+    return f"results/{run}/checkpoints/epoch_{epoch_name(epoch)}.npz"
+
+
+def previous_checkpoint(wildcards):
+    return checkpoint_path(wildcards.run, int(wildcards.epoch) - 1)
+
+
+def raw_file(split):
+    return f"results/data/{DATASET}/{FILES[split]['name']}"
+
+
+def file_sha256(wildcards):
+    return FILE_SHA256[wildcards.filename]
+
+
+def model_args(wildcards):
+    s = settings(wildcards)
+    return (
+        f"--hidden-size {s['hidden_size']} --weight-init-std {s['weight_init_std']!r} "
+        f"--seed {s['seed']} --dtype {s['dtype']}"
+    )
+
+
+def training_args(wildcards):
+    s = settings(wildcards)
+    args = (
+        f"--learning-rate {s['learning_rate']!r} --batch-size {s['batch_size']} "
+        f"--sampling {s['sampling']} --gradient {s['gradient']}"
+    )
+    if s["iters_per_epoch"] is not None:
+        args += f" --iters-per-epoch {s['iters_per_epoch']}"
+    return args
+
+
+def gradcheck_args(wildcards):
+    g = config["gradcheck"]
+    args = f"--images {g['images']} --tolerance {g['tolerance']!r}"
+    if g["max_entries"] is not None:
+        args += f" --max-entries {g['max_entries']}"
+    return args
+
+
+def run_epochs(run):
+    return range(RUNS[run]["epochs"] + 1)
+
+
+def evaluations(wildcards):
+    return [
+        f"results/{wildcards.run}/evaluation/epoch_{epoch_name(e)}.json"
+        for e in run_epochs(wildcards.run)
+    ]
+
+
+def epoch_losses(wildcards):
+    return [
+        f"results/{wildcards.run}/losses/epoch_{epoch_name(e)}.csv"
+        for e in run_epochs(wildcards.run)
+        if e > 0
+    ]
+
+
+def training_benchmarks(wildcards):
+    return [
+        f"results/{wildcards.run}/benchmarks/train_epoch_{epoch_name(e)}.tsv"
+        for e in run_epochs(wildcards.run)
+        if e > 0
+    ]
+
+
+def figure_title(wildcards):
+    s = settings(wildcards)
+    return (
+        f"{wildcards.run}: hidden {s['hidden_size']}, lr {s['learning_rate']}, "
+        f"batch {s['batch_size']}, {s['sampling']} sampling, seed {s['seed']}"
+    )
+
+
+def figures(run):
+    return expand(
+        "results/{run}/figures/{name}.{fmt}",
+        run=run,
+        name=("loss", "accuracy"),
+        fmt=config["figure_formats"],
+    )
+
+
+def run_outputs(run):
+    return [
+        f"results/{run}/accuracy.csv",
+        f"results/{run}/loss.csv",
+        f"results/{run}/metrics.json",
+        f"results/{run}/gradcheck.csv",
+        *figures(run),
+    ]
+
+
+def final_outputs():
+    return [path for run in RUNS for path in run_outputs(run)]

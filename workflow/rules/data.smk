@@ -1,0 +1,48 @@
+# Data stage: fetch the four IDX .gz files (verified) and normalise them into one .npz.
+
+
+rule download:
+    output:
+        "results/data/{dataset}/{filename}",
+    log:
+        "results/data/logs/{dataset}/download_{filename}.log",
+    wildcard_constraints:
+        filename=r"[^/]+\.gz",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=15,
+    params:
+        sha256=file_sha256,
+        mirrors=MIRROR_ARGS,
+    shell:
+        "python -m scratchnet download --filename {wildcards.filename} --sha256 {params.sha256} "
+        "{params.mirrors} --out {output} > {log} 2>&1"
+
+
+rule prepare:
+    input:
+        train_images=raw_file("train_images"),
+        train_labels=raw_file("train_labels"),
+        test_images=raw_file("test_images"),
+        test_labels=raw_file("test_labels"),
+        code=package_files("idx", "dataset", "atomic"),
+    output:
+        "results/data/{dataset}.npz",
+    log:
+        "results/data/logs/{dataset}/prepare.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        num_classes=DATASET_SPEC["num_classes"],
+    shell:
+        "python -m scratchnet prepare --train-images {input.train_images} "
+        "--train-labels {input.train_labels} --test-images {input.test_images} "
+        "--test-labels {input.test_labels} --num-classes {params.num_classes} "
+        "--out {output} > {log} 2>&1"

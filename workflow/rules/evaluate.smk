@@ -1,0 +1,45 @@
+# Evaluation: every checkpoint on the full train and test sets (beside training when
+# cores allow), and the gradient check of the configured network.
+
+
+rule evaluate:
+    input:
+        checkpoint="results/{run}/checkpoints/epoch_{epoch}.npz",
+        data=DATASET_NPZ,
+        code=NETWORK_CODE + package_files("evaluate", "dataset"),
+    output:
+        "results/{run}/evaluation/epoch_{epoch}.json",
+    log:
+        "results/{run}/logs/evaluate_{epoch}.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=5,
+    shell:
+        "python -m scratchnet evaluate {input.checkpoint} --data {input.data} --out {output} "
+        "> {log} 2>&1"
+
+
+rule gradcheck:
+    input:
+        data=DATASET_NPZ,
+        code=NETWORK_CODE + package_files("gradcheck", "train"),
+    output:
+        "results/{run}/gradcheck.csv",
+    log:
+        "results/{run}/logs/gradcheck.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=5,
+    params:
+        model=model_args,
+        check=gradcheck_args,
+        num_classes=DATASET_SPEC["num_classes"],
+    shell:
+        "python -m scratchnet gradcheck --data {input.data} --out {output} {params.model} "
+        "{params.check} --num-classes {params.num_classes} > {log} 2>&1"

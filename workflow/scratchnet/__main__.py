@@ -1,0 +1,3 @@
+from scratchnet.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Tables and summaries built from the per-epoch files: accuracy.csv, loss.csv, metrics.json."""
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+ACCURACY_COLUMNS = ("epoch", "iteration", "train_acc", "test_acc", "train_loss", "test_loss")
+LOSS_COLUMNS = ("iteration", "epoch", "loss")
+
+
+def to_csv(columns: Iterable[str], rows: Iterable[dict]) -> str:
+    """CSV text with floats in repr form, so equal numbers always print the same."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a CSV this package wrote, numbers converted back."""
+    with open(path, newline="") as f:
+        return [{key: _number(value) for key, value in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def accuracy_rows(evaluation_files: Iterable[str | Path]) -> list[dict]:
+    """One row per evaluated checkpoint, by epoch."""
+    rows = [json.loads(Path(p).read_text()) for p in evaluation_files]
+    return sorted(
+        ({key: row[key] for key in ACCURACY_COLUMNS} for row in rows), key=lambda r: r["epoch"]
+    )
+
+
+def loss_rows(loss_files: Iterable[str | Path]) -> list[dict]:
+    """Every mini-batch loss of the run, in training order."""
+    rows = [row for path in loss_files for row in read_csv(path)]
+    return sorted(rows, key=lambda r: r["iteration"])
+
+
+def training_seconds(benchmark_files: Iterable[str | Path]) -> float:
+    """Wall time of the training jobs, from Snakemake's benchmark files (column 's')."""
+    total = 0.0
+    for path in benchmark_files:
+        with open(path, newline="") as f:
+            total += sum(float(row["s"]) for row in csv.DictReader(f, delimiter="\t"))
+    return round(total, 3)
+
+
+def metrics(accuracy: list[dict], seconds: float) -> dict:
+    """Final and best test accuracy, final train accuracy, iterations and training time."""
+    final = accuracy[-1]
+    best = max(accuracy, key=lambda r: (r["test_acc"], -r["epoch"]))
+    return {
+        "final_test_acc": final["test_acc"],
+        "best_test_acc": best["test_acc"],
+        "best_epoch": best["epoch"],
+        "final_train_acc": final["train_acc"],
+        "epochs": final["epoch"],
+        "iterations": final["iteration"],
+        "train_seconds": seconds,
+    }

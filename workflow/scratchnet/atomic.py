@@ -1,0 +1,55 @@
+"""Write files so that a reader never sees a half-written one."""
+
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+
+def temp_path_for(target: Path) -> Path:
+    """A sibling name that no rule declares as output and that is unique per process."""
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path; on success rename it to ``target``, on failure delete it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(target)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomically(target: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and move the result to ``target`` only if it succeeded."""
+    with atomic_path(target) as tmp:
+        write(tmp)
+
+
+def write_text_atomically(target: str | os.PathLike, text: str) -> None:
+    write_atomically(target, lambda tmp: tmp.write_text(text))
+
+
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    # np.savez stamps each member with the current time; fixed stamps keep
+    # identical arrays byte-identical on disk.
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def write_npz_atomically(target: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """An uncompressed .npz (loads with plain ``np.load``) that depends only on its arrays."""
+    write_atomically(target, lambda tmp: _write_npz(tmp, arrays))

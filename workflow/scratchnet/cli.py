@@ -1,0 +1,404 @@
+"""Command line the Snakemake rules call: one subcommand per job kind.
+
+Each subcommand parses arguments, calls the package's functions and writes its
+outputs atomically. Known failures end in one line on stderr and exit code 1.
+"""
+
+import os
+
+# One BLAS thread: measured ~2x faster than two for batch-100 matrices, and it makes
+# every result independent of the machine's core count (bit-identical reruns).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+log = logging.getLogger("scratchnet")
+
+
+class UsageError(ValueError):
+    """Arguments that parse but make no sense together."""
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hidden-size", type=int, default=50)
+    parser.add_argument("--weight-init-std", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+
+
+def _training_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--iters-per-epoch", type=int, default=None)
+    parser.add_argument("--sampling", choices=("replacement", "permutation"), default="replacement")
+    parser.add_argument("--gradient", choices=("backprop", "numerical"), default="backprop")
+
+
+def _model_settings(args):
+    from scratchnet.train import ModelSettings
+
+    return ModelSettings(args.hidden_size, args.weight_init_std, args.seed, args.dtype)
+
+
+def _training_settings(args):
+    from scratchnet.train import TrainingSettings
+
+    return TrainingSettings(
+        args.learning_rate, args.batch_size, args.iters_per_epoch, args.sampling, args.gradient
+    )
+
+
+# --- data -----------------------------------------------------------------------------
+
+
+def cmd_download(args) -> None:
+    from scratchnet.download import Retry, download
+
+    if not args.mirror:
+        raise UsageError("download needs at least one --mirror")
+    target = Path(args.out)
+    source = download(
+        args.filename,
+        args.sha256,
+        args.mirror,
+        target,
+        Retry(args.attempts, args.backoff, args.timeout),
+    )
+    log.info("wrote %s from %s", target, source)
+
+
+def cmd_prepare(args) -> None:
+    from scratchnet.dataset import prepare
+
+    start = time.perf_counter()
+    files = {
+        "train_images": Path(args.train_images),
+        "train_labels": Path(args.train_labels),
+        "test_images": Path(args.test_images),
+        "test_labels": Path(args.test_labels),
+    }
+    data = prepare(files, Path(args.out), args.num_classes)
+    log.info(
+        "wrote %s: %d train and %d test images of %d pixels in %.2f s",
+        args.out,
+        data.train_size,
+        len(data.t_test),
+        data.input_size,
+        time.perf_counter() - start,
+    )
+
+
+# --- network ----------------------------------------------------------------------------
+
+
+def cmd_init(args) -> None:
+    from dataclasses import asdict
+
+    from scratchnet import checkpoint, dataset
+    from scratchnet.train import initial_network
+
+    data = dataset.load(args.data)
+    model = _model_settings(args)
+    net = initial_network(model, data.input_size, args.num_classes)
+    meta = {
+        "epoch": 0,
+        "iteration": 0,
+        "model": asdict(model),
+        "dataset_digest": data.digest,
+    }
+    checkpoint.save(args.out, net, meta)
+    log.info("wrote %s: initial network %s", args.out, asdict(model))
+
+
+def _numerical_cost_note(net, data, settings) -> str:
+    from scratchnet.dataset import normalize
+
+    x = normalize(data.pixels_train[: settings.batch_size]).astype(net.dtype)
+    t = data.t_train[: settings.batch_size]
+    start = time.perf_counter()
+    net.loss(x, t)
+    per_loss = time.perf_counter() - start
+    evaluations = 2 * sum(p.size for p in net.params.values())
+    total = per_loss * evaluations * settings.iters_per_epoch
+    return (
+        f"gradient: numerical needs {evaluations} loss evaluations per update; "
+        f"this epoch will take about {total:.0f} s ({total / 3600:.1f} h)"
+    )
+
+
+def cmd_train_epoch(args) -> None:
+    from dataclasses import asdict
+
+    from scratchnet import checkpoint, dataset
+    from scratchnet.train import ProgressLog, TrainingDiverged, epoch_rng, sgd_epoch
+
+    net, meta = checkpoint.load(args.previous)
+    data = dataset.load(args.data)
+    model = _model_settings(args)
+    settings = _training_settings(args).resolved(data.train_size)
+    checkpoint.require_same("model", meta["model"], asdict(model), args.previous)
+    if "training" in meta:
+        checkpoint.require_same("training", meta["training"], asdict(settings), args.previous)
+    if meta["dataset_digest"] != data.digest:
+        raise checkpoint.CheckpointMismatch(
+            f"{args.previous} was trained on other data than {args.data}; delete the checkpoints"
+        )
+    epoch = meta["epoch"] + 1
+    if settings.gradient == "numerical":
+        log.warning(_numerical_cost_note(net, data, settings))
+    log.info("epoch %d: %d updates from %s", epoch, settings.iters_per_epoch, args.previous)
+    progress = ProgressLog(settings.iters_per_epoch, meta["iteration"] + 1)
+    start = time.perf_counter()
+    try:
+        losses = sgd_epoch(net, data, settings, epoch_rng(model.seed, epoch), progress)
+    except TrainingDiverged as exc:
+        raise TrainingDiverged(
+            f"epoch {epoch}, {exc}: training diverged; lower learning_rate "
+            f"(now {settings.learning_rate})"
+        ) from None
+    seconds = time.perf_counter() - start
+    first = meta["iteration"] + 1
+    _write_losses(args.losses, epoch, first, losses)
+    meta = {**meta, "epoch": epoch, "iteration": meta["iteration"] + len(losses)}
+    meta["training"] = asdict(settings)
+    checkpoint.save(args.out, net, meta)
+    log.info(
+        "wrote %s (iteration %d) in %.2f s, %.0f updates/s",
+        args.out,
+        meta["iteration"],
+        seconds,
+        len(losses) / seconds,
+    )
+
+
+def _write_losses(path, epoch: int, first_iteration: int, losses) -> None:
+    from scratchnet.aggregate import LOSS_COLUMNS, to_csv
+    from scratchnet.atomic import write_text_atomically
+
+    rows = (
+        {"iteration": first_iteration + i, "epoch": epoch, "loss": float(loss)}
+        for i, loss in enumerate(losses)
+    )
+    write_text_atomically(path, to_csv(LOSS_COLUMNS, rows))
+
+
+def cmd_evaluate(args) -> None:
+    from scratchnet import checkpoint, dataset
+    from scratchnet.atomic import write_text_atomically
+    from scratchnet.evaluate import evaluate
+
+    net, meta = checkpoint.load(args.checkpoint)
+    data = dataset.load(args.data)
+    start = time.perf_counter()
+    scores = evaluate(net, data)
+    row = {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
+    write_text_atomically(args.out, json.dumps(row, indent=1) + "\n")
+    log.info("epoch %d: %s (%.2f s)", meta["epoch"], scores, time.perf_counter() - start)
+
+
+def cmd_gradcheck(args) -> None:
+    import numpy as np
+
+    from scratchnet import dataset
+    from scratchnet.aggregate import to_csv
+    from scratchnet.atomic import write_text_atomically
+    from scratchnet.gradcheck import check_gradients, require_within
+    from scratchnet.train import ModelSettings, initial_network
+
+    data = dataset.load(args.data)
+    model = ModelSettings(args.hidden_size, args.weight_init_std, args.seed, "float64")
+    net = initial_network(model, data.input_size, args.num_classes)
+    x = dataset.normalize(data.pixels_train[: args.images]).astype(np.float64)
+    t = data.t_train[: args.images]
+    start = time.perf_counter()
+    checks = check_gradients(net, x, t, args.max_entries, np.random.default_rng(args.seed))
+    for c in checks:
+        log.info(
+            "%s: %d entries, max |backprop - numerical| %.3e, relative %.3e",
+            c.param,
+            c.entries_checked,
+            c.max_abs_diff,
+            c.max_rel_err,
+        )
+    log.info("gradient check took %.2f s", time.perf_counter() - start)
+    require_within(checks, args.tolerance)
+    rows = (
+        {"param": c.param, "max_abs_diff": c.max_abs_diff, "max_rel_err": c.max_rel_err}
+        for c in checks
+    )
+    write_text_atomically(args.out, to_csv(("param", "max_abs_diff", "max_rel_err"), rows))
+
+
+# --- tables and figures ------------------------------------------------------------------
+
+
+def cmd_accuracy_table(args) -> None:
+    from scratchnet.aggregate import ACCURACY_COLUMNS, accuracy_rows, to_csv
+    from scratchnet.atomic import write_text_atomically
+
+    write_text_atomically(args.out, to_csv(ACCURACY_COLUMNS, accuracy_rows(args.evaluations)))
+
+
+def cmd_loss_table(args) -> None:
+    from scratchnet.aggregate import LOSS_COLUMNS, loss_rows, to_csv
+    from scratchnet.atomic import write_text_atomically
+
+    write_text_atomically(args.out, to_csv(LOSS_COLUMNS, loss_rows(args.losses)))
+
+
+def cmd_metrics(args) -> None:
+    from scratchnet.aggregate import metrics, read_csv, training_seconds
+    from scratchnet.atomic import write_text_atomically
+
+    summary = metrics(read_csv(args.accuracy), training_seconds(args.benchmarks))
+    write_text_atomically(args.out, json.dumps(summary, indent=1) + "\n")
+    log.info("%s", summary)
+
+
+def cmd_plot(args) -> None:
+    import numpy as np
+
+    from scratchnet import plots
+    from scratchnet.aggregate import read_csv
+
+    out_dir = Path(args.out_dir)
+    accuracy = read_csv(args.accuracy)
+    losses = read_csv(args.loss)
+    column = lambda rows, key: np.array([r[key] for r in rows])  # noqa: E731
+    figure = plots.accuracy_figure(
+        column(accuracy, "epoch"),
+        column(accuracy, "train_acc"),
+        column(accuracy, "test_acc"),
+        args.title,
+    )
+    written = plots.save(figure, out_dir / "accuracy", args.formats)
+    if losses:
+        figure = plots.loss_figure(column(losses, "iteration"), column(losses, "loss"), args.title)
+    else:
+        figure = plots.loss_figure(np.array([0]), np.array([np.nan]), args.title)
+    written += plots.save(figure, out_dir / "loss", args.formats)
+    log.info("wrote %s", ", ".join(map(str, written)))
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scratchnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="fetch one file from mirrors, verifying its payload")
+    p.add_argument("--filename", required=True)
+    p.add_argument("--sha256", required=True, help="SHA-256 of the decompressed payload")
+    p.add_argument("--mirror", action="append", default=[], help="URL or folder, in order")
+    p.add_argument("--out", required=True)
+    p.add_argument("--attempts", type=int, default=3, help="tries per mirror for transient errors")
+    p.add_argument("--backoff", type=float, default=1.0, help="first retry wait in seconds")
+    p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("prepare", help="parse the four IDX .gz files into one .npz")
+    for name in ("train-images", "train-labels", "test-images", "test-labels"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("init", help="write the seeded initial network (epoch 0)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--num-classes", type=int, default=10)
+    _model_args(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("train-epoch", help="one epoch of SGD from a checkpoint")
+    p.add_argument("previous")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--losses", required=True)
+    _model_args(p)
+    _training_args(p)
+    p.set_defaults(func=cmd_train_epoch)
+
+    p = sub.add_parser("evaluate", help="accuracy and loss of a checkpoint on train and test")
+    p.add_argument("checkpoint")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("gradcheck", help="backprop vs numerical gradients, float64")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--images", type=int, default=3)
+    p.add_argument("--tolerance", type=float, default=1e-7)
+    p.add_argument("--max-entries", type=int, default=None, help="sample per parameter")
+    p.add_argument("--num-classes", type=int, default=10)
+    _model_args(p)
+    p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("accuracy-table", help="accuracy.csv from per-epoch evaluations")
+    p.add_argument("evaluations", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_accuracy_table)
+
+    p = sub.add_parser("loss-table", help="loss.csv from per-epoch mini-batch losses")
+    p.add_argument("losses", nargs="*")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_loss_table)
+
+    p = sub.add_parser("metrics", help="metrics.json from accuracy.csv and benchmarks")
+    p.add_argument("--accuracy", required=True)
+    p.add_argument("--benchmarks", nargs="*", default=[])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("plot", help="the loss and accuracy figures of one run")
+    p.add_argument("--accuracy", required=True)
+    p.add_argument("--loss", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--formats", nargs="+", default=["png"])
+    p.add_argument("--title", default="")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("bench", help="time the pipeline against the book's loop")
+    p.add_argument("--mirror", default="../shared/data/mnist")
+    p.add_argument("--skip-dag", action="store_true", help="only the in-process timings")
+    p.set_defaults(func=lambda args: __import__("scratchnet.bench").bench.main(args))
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from scratchnet.checkpoint import CheckpointMismatch
+    from scratchnet.download import DownloadError
+    from scratchnet.gradcheck import GradientCheckFailed
+    from scratchnet.idx import IdxError
+    from scratchnet.train import TrainingDiverged
+
+    return (
+        UsageError,
+        CheckpointMismatch,
+        DownloadError,
+        GradientCheckFailed,
+        IdxError,
+        TrainingDiverged,
+        FileNotFoundError,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    try:
+        args.func(args)
+    except _known_errors() as exc:
+        log.error("%s", exc)
+        return 1
+    return 0

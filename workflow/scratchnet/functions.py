@@ -1,0 +1,76 @@
+"""The chapter's functions: activations, losses, numerical differentiation, gradient descent."""
+
+from collections.abc import Callable
+
+import numpy as np
+
+CROSS_ENTROPY_DELTA = 1e-7  # the book's guard against log(0)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp(-x) overflows to inf for x < -88 in float32, which still gives the right limit 0;
+    # silence the warning rather than clip so the values stay exactly the book's.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax; subtracting the row maximum keeps exp from overflowing."""
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / np.sum(exp, axis=-1, keepdims=True)
+
+
+def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
+    """Mean cross-entropy of probabilities ``y`` against one-hot or integer labels ``t``."""
+    y, t = np.asarray(y), np.asarray(t)
+    if y.ndim == 1:
+        y, t = y.reshape(1, -1), t.reshape(1, -1)
+    if t.size == y.size:  # one-hot rows -> class indices
+        t = t.argmax(axis=1)
+    labels = t.reshape(-1)
+    picked = y[np.arange(len(labels)), labels]
+    return float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA)) / len(labels))
+
+
+def mean_squared_error(y: np.ndarray, t: np.ndarray) -> float:
+    """The book's sum-of-squares error: 0.5 * sum((y - t)^2)."""
+    return float(0.5 * np.sum((np.asarray(y) - np.asarray(t)) ** 2))
+
+
+def numerical_diff(f: Callable[[float], float], x: float, h: float = 1e-4) -> float:
+    """Central difference (f(x+h) - f(x-h)) / 2h."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-4
+) -> np.ndarray:
+    """Central-difference gradient of scalar ``f`` at ``x`` (any shape).
+
+    Perturbs ``x`` in place one entry at a time, as ``f`` may close over it (the
+    network's weights), and restores every entry exactly afterwards.
+    """
+    grad = np.zeros_like(x)
+    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
+    if not np.shares_memory(flat_x, x):
+        raise ValueError("numerical_gradient needs a contiguous array it can perturb in place")
+    for i in range(flat_x.size):
+        original = flat_x[i]
+        flat_x[i] = original + h
+        f_plus = f(x)
+        flat_x[i] = original - h
+        f_minus = f(x)
+        flat_x[i] = original
+        flat_grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def gradient_descent(
+    f: Callable[[np.ndarray], float], init_x: np.ndarray, lr: float = 0.01, step_num: int = 100
+) -> np.ndarray:
+    """Return the point reached after ``step_num`` steps of x -= lr * grad f(x)."""
+    x = np.array(init_x, dtype=np.float64)
+    for _ in range(step_num):
+        x -= lr * numerical_gradient(f, x)
+    return x

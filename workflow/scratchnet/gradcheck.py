@@ -1,0 +1,76 @@
+"""Compare backprop with numerical gradients: the proof that backprop is right."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scratchnet.functions import numerical_diff
+from scratchnet.net import PARAM_NAMES, TwoLayerNet
+
+
+class GradientCheckFailed(AssertionError):
+    """Backprop and numerical gradients disagree beyond the tolerance."""
+
+
+@dataclass(frozen=True)
+class ParamCheck:
+    param: str
+    entries_checked: int
+    max_abs_diff: float
+    max_rel_err: float  # max_abs_diff / the largest gradient entry's magnitude
+
+
+def numerical_entries(
+    loss: callable, param: np.ndarray, flat_indices: np.ndarray, h: float = 1e-4
+) -> np.ndarray:
+    """Central differences of ``loss()`` for the chosen entries of ``param``, restored after."""
+    flat = param.reshape(-1)
+    grads = np.empty(len(flat_indices), dtype=np.float64)
+    for k, i in enumerate(flat_indices):
+        original = flat[i]
+
+        def loss_at(value, i=i):
+            flat[i] = value
+            return loss()
+
+        grads[k] = numerical_diff(loss_at, original, h)
+        flat[i] = original
+    return grads
+
+
+def entries_to_check(size: int, max_entries: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_entries is None or size <= max_entries:
+        return np.arange(size)
+    return np.sort(rng.choice(size, max_entries, replace=False))
+
+
+def check_gradients(
+    net: TwoLayerNet,
+    x: np.ndarray,
+    labels: np.ndarray,
+    max_entries: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[ParamCheck]:
+    """Backprop vs central differences for every parameter (or a sample of its entries)."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    backprop = {name: grad.copy() for name, grad in net.gradient(x, labels).items()}
+    checks = []
+    for name in PARAM_NAMES:
+        chosen = entries_to_check(net.params[name].size, max_entries, rng)
+        numerical = numerical_entries(lambda: net.loss(x, labels), net.params[name], chosen)
+        analytic = backprop[name].reshape(-1)[chosen]
+        max_abs_diff = float(np.max(np.abs(analytic - numerical)))
+        scale = float(max(np.max(np.abs(analytic)), np.max(np.abs(numerical))))
+        rel = max_abs_diff / scale if scale > 0 else 0.0
+        checks.append(ParamCheck(name, len(chosen), max_abs_diff, rel))
+    return checks
+
+
+def require_within(checks: list[ParamCheck], tolerance: float) -> None:
+    failing = [c for c in checks if not c.max_rel_err <= tolerance]
+    if failing:
+        worst = ", ".join(f"{c.param} {c.max_rel_err:.2e}" for c in failing)
+        raise GradientCheckFailed(
+            f"backprop disagrees with numerical gradients beyond {tolerance:g}: {worst}; "
+            "the backward pass of the network is wrong"
+        )

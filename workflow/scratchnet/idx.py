@@ -1,0 +1,92 @@
+"""Read and write IDX files (the MNIST format), validating every header field.
+
+An IDX file is a big-endian header -- two zero bytes, a type code (0x08 for
+unsigned bytes), the number of dimensions -- followed by one uint32 per
+dimension and the data. MNIST images carry magic number 2051 (3 dimensions),
+labels 2049 (1 dimension).
+"""
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+
+
+class IdxError(ValueError):
+    """An IDX file is malformed; the message names the file and the defect."""
+
+
+def _header(data: bytes, name: str, expected_magic: int) -> tuple[int, ...]:
+    if len(data) < 4:
+        raise IdxError(f"{name}: too short for an IDX header ({len(data)} bytes)")
+    magic = int.from_bytes(data[:4], "big")
+    if magic != expected_magic:
+        raise IdxError(
+            f"{name}: magic number {magic}, expected {expected_magic} "
+            f"({'images' if expected_magic == IMAGES_MAGIC else 'labels'} file)"
+        )
+    ndim = data[3]  # the magic number's low byte; its type byte 0x08 means unsigned bytes
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise IdxError(f"{name}: header promises {ndim} dimensions but the file ends early")
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected_len = header_len + int(np.prod(dims, dtype=np.int64))
+    if len(data) != expected_len:
+        raise IdxError(
+            f"{name}: header says {'x'.join(map(str, dims))} items "
+            f"({expected_len} bytes with header) but the file has {len(data)} bytes"
+        )
+    return dims
+
+
+def parse_images(data: bytes, name: str = "images") -> np.ndarray:
+    """Return an (n, rows*cols) uint8 array from the bytes of an IDX images file."""
+    dims = _header(data, name, IMAGES_MAGIC)
+    if len(dims) != 3 or 0 in dims:
+        raise IdxError(f"{name}: images need 3 non-zero dimensions, got {dims}")
+    n, rows, cols = dims
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+
+
+def parse_labels(data: bytes, name: str = "labels", num_classes: int = 10) -> np.ndarray:
+    """Return an (n,) uint8 array from the bytes of an IDX labels file."""
+    dims = _header(data, name, LABELS_MAGIC)
+    if len(dims) != 1 or dims[0] == 0:
+        raise IdxError(f"{name}: labels need 1 non-zero dimension, got {dims}")
+    labels = np.frombuffer(data, dtype=np.uint8, offset=8)
+    if labels.max() >= num_classes:
+        bad = int(np.argmax(labels >= num_classes))
+        raise IdxError(
+            f"{name}: label {labels[bad]} at index {bad} is outside 0..{num_classes - 1}"
+        )
+    return labels
+
+
+def read_gz(path: str | Path) -> bytes:
+    """The decompressed bytes of a .gz file, with a one-line error if it is not valid gzip."""
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IdxError(f"{path}: not a complete gzip file ({exc})") from exc
+
+
+def encode_images(images: np.ndarray) -> bytes:
+    """IDX bytes for an (n, rows, cols) uint8 array."""
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    return _encode(IMAGES_MAGIC, images)
+
+
+def encode_labels(labels: np.ndarray) -> bytes:
+    """IDX bytes for an (n,) uint8 array."""
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    return _encode(LABELS_MAGIC, labels)
+
+
+def _encode(magic: int, array: np.ndarray) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()

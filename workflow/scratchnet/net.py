@@ -1,0 +1,103 @@
+"""TwoLayerNet: input -> Affine -> Sigmoid -> Affine -> softmax, the book's chapter-4 network."""
+
+import numpy as np
+
+from scratchnet.functions import cross_entropy_error, numerical_gradient, softmax
+from scratchnet.layers import Affine, Sigmoid, SoftmaxWithLoss
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+class TwoLayerNet:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        rng: np.random.Generator | None = None,
+        dtype: str | np.dtype = np.float32,
+    ):
+        rng = rng if rng is not None else np.random.default_rng(0)
+        # draw in float64 and cast, so float32 and float64 nets start from the same values
+        self.params = {
+            "W1": (weight_init_std * rng.standard_normal((input_size, hidden_size))).astype(dtype),
+            "b1": np.zeros(hidden_size, dtype=dtype),
+            "W2": (weight_init_std * rng.standard_normal((hidden_size, output_size))).astype(dtype),
+            "b2": np.zeros(output_size, dtype=dtype),
+        }
+        self._build_layers()
+
+    @classmethod
+    def from_params(cls, params: dict[str, np.ndarray]) -> "TwoLayerNet":
+        """A net that uses (and updates in place) the given arrays."""
+        net = cls.__new__(cls)
+        net.params = {name: params[name] for name in PARAM_NAMES}
+        net._build_layers()
+        return net
+
+    def _build_layers(self) -> None:
+        p = self.params
+        self.affine1 = Affine(p["W1"], p["b1"], needs_input_grad=False)
+        self.hidden = Sigmoid()
+        self.affine2 = Affine(p["W2"], p["b2"])
+        self.last = SoftmaxWithLoss()
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.params["W1"].dtype
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The output layer's inputs to softmax, for a batch of images."""
+        return self.affine2.forward(self.hidden.forward(self.affine1.forward(x)))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities, one row per image."""
+        return softmax(self.scores(x))
+
+    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
+        return cross_entropy_error(self.predict(x), t)
+
+    def accuracy(self, x: np.ndarray, t: np.ndarray) -> float:
+        labels = t.argmax(axis=1) if t.ndim == 2 else t
+        return float(np.mean(self.scores(x).argmax(axis=1) == labels))
+
+    def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        """Central-difference gradients of the loss: slow, the reference for backprop."""
+
+        def loss_at(_):
+            return self.loss(x, t)
+
+        return {name: numerical_gradient(loss_at, self.params[name]) for name in PARAM_NAMES}
+
+    def forward_backward(self, x: np.ndarray, labels: np.ndarray) -> float:
+        """One forward and one backward pass; returns the loss, leaves grads on the layers."""
+        loss = self.last.forward(self.scores(x), labels)
+        dscores = self.last.backward()
+        self.affine1.backward(self.hidden.backward(self.affine2.backward(dscores)))
+        return loss
+
+    def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        """Backprop gradients of the loss for every parameter."""
+        labels = t.argmax(axis=1) if t.ndim == 2 else t
+        self.forward_backward(x, labels)
+        a1, a2 = self.affine1, self.affine2
+        return {"W1": a1.dW, "b1": a1.db, "W2": a2.dW, "b2": a2.db}
+
+    def sgd_step(self, x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        """One mini-batch SGD update in place; the loss comes from the same forward pass."""
+        loss = self.forward_backward(x, labels)
+        lr = self.dtype.type(learning_rate)
+        for layer in (self.affine1, self.affine2):
+            layer.W -= lr * layer.dW
+            layer.b -= lr * layer.db
+        return loss
+
+    def numerical_sgd_step(self, x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        """The book's slow path: the same update with numerically estimated gradients."""
+        grads = self.numerical_gradient(x, labels)
+        loss = self.loss(x, labels)
+        lr = self.dtype.type(learning_rate)
+        for name in PARAM_NAMES:
+            self.params[name] -= lr * grads[name]
+        return loss
