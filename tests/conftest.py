@@ -1,0 +1,196 @@
+"""Shared fixtures: tiny generated IDX datasets, a local HTTP server, and a Snakemake project."""
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from scratchnet import idx
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+SPLIT_NAMES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def make_images(n: int, side: int, rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+    """Learnable images: a fixed pattern per class plus noise, as uint8."""
+    prototypes = np.random.default_rng(1234).random((10, side * side))
+    noisy = prototypes[labels] * 170 + rng.random((n, side * side)) * 85
+    return noisy.astype(np.uint8).reshape(n, side, side)
+
+
+def write_tiny_idx(folder: Path, n_train=600, n_test=100, side=7, seed=0) -> dict[str, str]:
+    """Write four gzipped IDX files; return file name -> SHA-256 of the payload."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    t_train, t_test = rng.integers(0, 10, n_train), rng.integers(0, 10, n_test)
+    payloads = {
+        SPLIT_NAMES["train_images"]: idx.encode_images(make_images(n_train, side, rng, t_train)),
+        SPLIT_NAMES["train_labels"]: idx.encode_labels(t_train),
+        SPLIT_NAMES["test_images"]: idx.encode_images(make_images(n_test, side, rng, t_test)),
+        SPLIT_NAMES["test_labels"]: idx.encode_labels(t_test),
+    }
+    for name, payload in payloads.items():
+        (folder / name).write_bytes(gzip.compress(payload, mtime=0))
+    return {name: hashlib.sha256(p).hexdigest() for name, p in payloads.items()}
+
+
+def tiny_dataset_entry(digests: dict[str, str], mirrors: list[str]) -> dict:
+    return {
+        "num_classes": 10,
+        "mirrors": mirrors,
+        "files": {
+            split: {"name": name, "sha256": digests[name]} for split, name in SPLIT_NAMES.items()
+        },
+    }
+
+
+class Project:
+    """A working directory with its own config.yaml, running the repository's Snakefile."""
+
+    def __init__(self, root: Path, config: dict):
+        self.root = root
+        self.config_path = root / "config.yaml"
+        self.write_config(config)
+
+    def write_config(self, config: dict) -> None:
+        self.config = config
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def update_config(self, **changes) -> None:
+        self.write_config({**self.config, **changes})
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(self.root),
+            *args,
+        ]
+
+    def run(self, *args: str, check: bool = True, cores: int = 2) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            self.command("--cores", str(cores), *args),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def dry_run(self, *args: str) -> Counter:
+        """Jobs Snakemake would run, counted per rule (from --dry-run --summary-free output)."""
+        result = self.run("--dry-run", "--quiet", "rules", *args)
+        return parse_job_counts(result.stdout + result.stderr)
+
+    def planned_jobs(self, *args: str) -> list[tuple[str, dict]]:
+        """(rule, wildcards) of every job a dry run plans."""
+        result = self.run("--dry-run", *args)
+        return parse_planned_jobs(result.stdout + result.stderr)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def parse_job_counts(output: str) -> Counter:
+    counts = Counter()
+    in_table = False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] != "total":
+                    counts[parts[0]] = int(parts[1])
+            elif parts and not set(line.strip()) <= {"-", " "}:
+                break
+    return counts
+
+
+def parse_planned_jobs(output: str) -> list[tuple[str, dict]]:
+    jobs, current = [], None
+    for line in output.splitlines():
+        if match := re.match(r"(?:local)?rule (\w+):$", line.strip()):
+            current = (match.group(1), {})
+            jobs.append(current)
+        elif current and (match := re.match(r"\s+wildcards: (.*)$", line)):
+            current[1].update(dict(pair.split("=", 1) for pair in match.group(1).split(", ")))
+    return jobs
+
+
+@pytest.fixture
+def tiny_mirror(tmp_path) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path / "mirror"
+    return folder, write_tiny_idx(folder)
+
+
+def tiny_config(mirror: Path, digests: dict[str, str], **overrides) -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"]["tiny"] = tiny_dataset_entry(digests, [str(mirror)])
+    config.update(
+        dataset="tiny",
+        hidden_size=10,
+        batch_size=20,
+        epochs=3,
+        learning_rate=2.0,
+        weight_init_std=0.1,
+    )
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def tiny_project(tmp_path, tiny_mirror) -> Project:
+    mirror, digests = tiny_mirror
+    work = tmp_path / "work"
+    work.mkdir()
+    return Project(work, tiny_config(mirror, digests))
+
+
+@pytest.fixture(scope="session")
+def shared_mnist() -> Path:
+    """The local MNIST copy; its absence is a broken setup, never a reason to skip."""
+    if not all((SHARED_MNIST / name).is_file() for name in SPLIT_NAMES.values()):
+        pytest.fail(f"the MNIST copy is missing: expected the four .gz files in {SHARED_MNIST}")
+    return SHARED_MNIST
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def copy_results(project: Project, dest: Path) -> Path:
+    shutil.copytree(project.path("results"), dest)
+    return dest
+
+
+def file_digests(folder: Path, pattern: str = "**/*") -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.glob(pattern))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+

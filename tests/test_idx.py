@@ -1,0 +1,99 @@
+"""IDX parsing and the prepare step: round trips and every kind of corruption."""
+
+import gzip
+
+import numpy as np
+import pytest
+from conftest import SPLIT_NAMES, write_tiny_idx
+
+from scratchnet import dataset, idx
+
+
+def test_images_and_labels_round_trip():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)
+    labels = np.array([0, 9, 3, 3, 1], dtype=np.uint8)
+    np.testing.assert_array_equal(idx.parse_images(idx.encode_images(images)), images.reshape(5, 12))
+    np.testing.assert_array_equal(idx.parse_labels(idx.encode_labels(labels)), labels)
+
+
+def _images() -> bytes:
+    return idx.encode_images(np.zeros((2, 3, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (idx.encode_labels(np.zeros(3, dtype=np.uint8)), "magic number 2049, expected 2051"),
+        (_images()[:-1], "but the file has"),
+        (_images() + b"\0", "but the file has"),
+        (_images()[:10], "file ends early"),
+        (b"\0\0", "too short"),
+    ],
+)
+def test_malformed_images_name_the_file_and_the_defect(data, message):
+    with pytest.raises(idx.IdxError, match=message) as excinfo:
+        idx.parse_images(data, "bad-images")
+    assert str(excinfo.value).startswith("bad-images: ")
+
+
+def test_labels_outside_the_class_range_are_rejected():
+    with pytest.raises(idx.IdxError, match="label 12 at index 1 is outside 0..9"):
+        idx.parse_labels(idx.encode_labels(np.array([1, 12, 3], dtype=np.uint8)), "labels")
+
+
+def test_prepare_writes_normalised_float32_arrays(tmp_path):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
+    dataset.prepare(files, tmp_path / "tiny.npz")
+    with np.load(tmp_path / "tiny.npz") as npz:
+        assert npz["x_train"].shape == (30, 25) and npz["x_train"].dtype == np.float32
+        assert npz["x_test"].shape == (7, 25)
+        assert npz["t_train"].shape == (30,) and npz["t_train"].dtype == np.uint8
+        assert 0.0 <= npz["x_train"].min() and npz["x_train"].max() <= 1.0
+        np.testing.assert_array_equal(npz["x_train"], npz["pixels_train"] / np.float32(255))
+
+
+def test_prepare_is_byte_reproducible(tmp_path):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
+    dataset.prepare(files, tmp_path / "a.npz")
+    dataset.prepare(files, tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def _prepare_with(tmp_path, split: str, payload: bytes | None = None, raw: bytes | None = None):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    path = tmp_path / SPLIT_NAMES[split]
+    path.write_bytes(raw if raw is not None else gzip.compress(payload))
+    files = {s: tmp_path / name for s, name in SPLIT_NAMES.items()}
+    out = tmp_path / "out.npz"
+    with pytest.raises(idx.IdxError) as excinfo:
+        dataset.prepare(files, out)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.npz*")), "temporary file left behind"
+    return str(excinfo.value)
+
+
+def test_prepare_rejects_a_count_mismatch_between_images_and_labels(tmp_path):
+    message = _prepare_with(tmp_path, "train_labels", idx.encode_labels(np.zeros(29, np.uint8)))
+    assert "30 images" in message and "29 labels" in message
+
+
+def test_prepare_rejects_a_file_that_is_not_gzip(tmp_path):
+    message = _prepare_with(tmp_path, "test_images", raw=b"<html>not found</html>")
+    assert "t10k-images-idx3-ubyte.gz: not a complete gzip file" in message
+
+
+def test_prepare_rejects_a_truncated_gzip(tmp_path):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    whole = (tmp_path / SPLIT_NAMES["train_images"]).read_bytes()
+    message = _prepare_with(tmp_path, "train_images", raw=whole[: len(whole) // 2])
+    assert "not a complete gzip file" in message
+
+
+def test_prepare_rejects_images_of_different_sizes(tmp_path):
+    message = _prepare_with(
+        tmp_path, "test_images", idx.encode_images(np.zeros((7, 4, 4), np.uint8))
+    )
+    assert "25 pixels" in message and "16" in message
