@@ -65,6 +65,7 @@ class Project:
 
     def __init__(self, root: Path, config: dict):
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config.yaml"
         self.write_config(config)
 
