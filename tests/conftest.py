@@ -3,7 +3,6 @@
 import gzip
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from scratchnet import idx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,8 +61,9 @@ def tiny_dataset_entry(digests: dict[str, str], mirrors: list[str]) -> dict:
 class Project:
     """A working directory with its own config.yaml, running the repository's Snakefile."""
 
-    def __init__(self, root: Path, config: dict):
+    def __init__(self, root: Path, config: dict, snakefile: Path = REPO / "Snakefile"):
         self.root = root
+        self.snakefile = snakefile
         root.mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config.yaml"
         self.write_config(config)
@@ -82,7 +81,7 @@ class Project:
             "-m",
             "snakemake",
             "--snakefile",
-            str(REPO / "Snakefile"),
+            str(self.snakefile),
             "--directory",
             str(self.root),
             *args,
@@ -193,5 +192,3 @@ def file_digests(folder: Path, pattern: str = "**/*") -> dict[str, str]:
         for p in sorted(folder.glob(pattern))
         if p.is_file() and not p.name.startswith(".")
     }
-
-

@@ -7,9 +7,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
-
 from scratchnet.download import DownloadError, Retry, download
 
 PAYLOAD = b"IDX payload " * 1000
@@ -21,7 +21,7 @@ FAST = Retry(attempts=2, backoff_s=0.01, timeout_s=0.5)
 class Handler(BaseHTTPRequestHandler):
     """/<behaviour>/file.gz serves the file in the way the first path segment says."""
 
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -77,7 +77,9 @@ def fetch(tmp_path, mirrors, retry=FAST):
 
 
 def left_over(tmp_path):
-    return sorted(p.name for p in (tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    return (
+        sorted(p.name for p in (tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    )
 
 
 def test_a_good_mirror_gives_a_verified_file(server, tmp_path):
@@ -136,7 +138,7 @@ def test_when_every_mirror_fails_the_error_lists_them_and_nothing_is_left(server
     with pytest.raises(DownloadError) as excinfo:
         fetch(tmp_path, mirrors)
     message = str(excinfo.value)
-    for mirror, reason in zip(mirrors, ["HTTP 404", "checksum mismatch", "no such file"]):
+    for mirror, reason in zip(mirrors, ["HTTP 404", "checksum mismatch", "no such file"], strict=True):
         assert f"{mirror}/{NAME}: {reason}" in message
     assert "mirrors=" in message  # how to point at a local copy
     assert left_over(tmp_path) == []

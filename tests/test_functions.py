@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from scratchnet.functions import (
     cross_entropy_error,
     gradient_descent,
@@ -44,7 +43,8 @@ def test_numerical_diff_of_the_seed_function(x, slope):
 
 
 @pytest.mark.parametrize(
-    ("point", "expected"), [((3.0, 4.0), (6.0, 8.0)), ((0.0, 2.0), (0.0, 4.0)), ((3.0, 0.0), (6.0, 0.0))]
+    ("point", "expected"),
+    [((3.0, 4.0), (6.0, 8.0)), ((0.0, 2.0), (0.0, 4.0)), ((3.0, 0.0), (6.0, 0.0))],
 )
 def test_numerical_gradient_of_the_seed_function(point, expected):
     grad = numerical_gradient(square_sum, np.array(point))
@@ -97,7 +97,11 @@ def test_cross_entropy_is_finite_for_zero_probabilities(classes, label):
     assert loss == pytest.approx(-np.log(1e-7))
 
 
-@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=st.floats(-1e3, 1e3)))
+@given(
+    arrays(
+        np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=st.floats(-1e3, 1e3)
+    )
+)
 def test_numerical_gradient_leaves_its_input_unchanged(x):
     before = x.copy()
     numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)

@@ -5,7 +5,6 @@ import gzip
 import numpy as np
 import pytest
 from conftest import SPLIT_NAMES, write_tiny_idx
-
 from scratchnet import dataset, idx
 
 
@@ -13,7 +12,9 @@ def test_images_and_labels_round_trip():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)
     labels = np.array([0, 9, 3, 3, 1], dtype=np.uint8)
-    np.testing.assert_array_equal(idx.parse_images(idx.encode_images(images)), images.reshape(5, 12))
+    np.testing.assert_array_equal(
+        idx.parse_images(idx.encode_images(images)), images.reshape(5, 12)
+    )
     np.testing.assert_array_equal(idx.parse_labels(idx.encode_labels(labels)), labels)
 
 
@@ -38,7 +39,7 @@ def test_malformed_images_name_the_file_and_the_defect(data, message):
 
 
 def test_labels_outside_the_class_range_are_rejected():
-    with pytest.raises(idx.IdxError, match="label 12 at index 1 is outside 0..9"):
+    with pytest.raises(idx.IdxError, match=r"label 12 at index 1 is outside 0\.\.9"):
         idx.parse_labels(idx.encode_labels(np.array([1, 12, 3], dtype=np.uint8)), "labels")
 
 
@@ -50,7 +51,7 @@ def test_prepare_writes_normalised_float32_arrays(tmp_path):
         assert npz["x_train"].shape == (30, 25) and npz["x_train"].dtype == np.float32
         assert npz["x_test"].shape == (7, 25)
         assert npz["t_train"].shape == (30,) and npz["t_train"].dtype == np.uint8
-        assert 0.0 <= npz["x_train"].min() and npz["x_train"].max() <= 1.0
+        assert npz["x_train"].min() >= 0.0 and npz["x_train"].max() <= 1.0
         np.testing.assert_array_equal(npz["x_train"], npz["pixels_train"] / np.float32(255))
 
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from scratchnet.functions import cross_entropy_error, numerical_gradient, softmax
 from scratchnet.gradcheck import check_gradients
 from scratchnet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss

@@ -8,9 +8,7 @@ import time
 
 import matplotlib.image
 import numpy as np
-import pytest
 from conftest import SPLIT_NAMES, Project, file_digests, read_json, tiny_config
-
 from scratchnet.aggregate import ACCURACY_COLUMNS, LOSS_COLUMNS, read_csv
 
 RUN = "results/default"
@@ -19,7 +17,7 @@ RUN = "results/default"
 def test_a_full_run_builds_every_output(tiny_project):
     tiny_project.run()
     accuracy = read_csv(tiny_project.path(f"{RUN}/accuracy.csv"))
-    assert [tuple(r) for r in accuracy][0] == ACCURACY_COLUMNS
+    assert tuple(accuracy[0]) == ACCURACY_COLUMNS
     assert [r["epoch"] for r in accuracy] == [0, 1, 2, 3]
     assert [r["iteration"] for r in accuracy] == [0, 30, 60, 90]  # 600 images / batch 20
     assert all(0 <= r["test_acc"] <= 1 and r["train_loss"] > 0 for r in accuracy)
@@ -89,7 +87,7 @@ def test_a_mirror_with_wrong_bytes_is_skipped_with_the_reason_in_the_log(tmp_pat
     project.run("results/data/tiny.npz")
     log = project.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log").read_text()
     assert f"skipping mirror {bad}: checksum mismatch" in log
-    assert f"verified train-images-idx3-ubyte.gz" in log
+    assert "verified train-images-idx3-ubyte.gz" in log
 
 
 def test_when_all_mirrors_fail_nothing_looks_done(tmp_path, tiny_mirror):

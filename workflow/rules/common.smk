@@ -28,7 +28,9 @@ envvars:
 os.environ["PATH"] = os.pathsep.join(
     [str(Path(sys.executable).parent), os.environ["PATH"]]
 )
-PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "scratchnet"
+# Relative to the working directory, so that moving a clone together with its
+# results does not change the recorded inputs (which would rerun everything).
+PACKAGE_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow" / "scratchnet"))
 
 DATASET = config["dataset"]
 DATASET_SPEC = config["datasets"][DATASET]
@@ -159,27 +161,32 @@ def run_epochs(run):
     return range(RUNS[run]["epochs"] + 1)
 
 
+def trained_epochs(run):
+    return range(1, RUNS[run]["epochs"] + 1)
+
+
+def evaluation_path(run, epoch):
+    return f"results/{run}/evaluation/epoch_{epoch_name(epoch)}.json"
+
+
+def losses_path(run, epoch):
+    return f"results/{run}/losses/epoch_{epoch_name(epoch)}.csv"
+
+
+def benchmark_path(run, epoch):
+    return f"results/{run}/benchmarks/train_epoch_{epoch_name(epoch)}.tsv"
+
+
 def evaluations(wildcards):
-    return [
-        f"results/{wildcards.run}/evaluation/epoch_{epoch_name(e)}.json"
-        for e in run_epochs(wildcards.run)
-    ]
+    return [evaluation_path(wildcards.run, e) for e in run_epochs(wildcards.run)]
 
 
 def epoch_losses(wildcards):
-    return [
-        f"results/{wildcards.run}/losses/epoch_{epoch_name(e)}.csv"
-        for e in run_epochs(wildcards.run)
-        if e > 0
-    ]
+    return [losses_path(wildcards.run, e) for e in trained_epochs(wildcards.run)]
 
 
 def training_benchmarks(wildcards):
-    return [
-        f"results/{wildcards.run}/benchmarks/train_epoch_{epoch_name(e)}.tsv"
-        for e in run_epochs(wildcards.run)
-        if e > 0
-    ]
+    return [benchmark_path(wildcards.run, e) for e in trained_epochs(wildcards.run)]
 
 
 def figure_title(wildcards):
@@ -199,8 +206,18 @@ def figures(run):
     )
 
 
+def epoch_files(run):
+    """Every checkpoint and its evaluation and losses: listed so a deleted one is rebuilt."""
+    return [
+        *(checkpoint_path(run, e) for e in run_epochs(run)),
+        *(evaluation_path(run, e) for e in run_epochs(run)),
+        *(losses_path(run, e) for e in trained_epochs(run)),
+    ]
+
+
 def run_outputs(run):
     return [
+        *epoch_files(run),
         f"results/{run}/accuracy.csv",
         f"results/{run}/loss.csv",
         f"results/{run}/metrics.json",

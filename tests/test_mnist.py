@@ -1,0 +1,66 @@
+"""The real MNIST copy in ../shared: the data stage and the book's learning curve."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Project, read_json
+from scratchnet.aggregate import read_csv
+
+MNIST_TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+pytestmark = pytest.mark.mnist
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory, shared_mnist):
+    """The default configuration, end to end, with ../shared as the mirror."""
+    import yaml
+    from conftest import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["mirrors"] = [str(shared_mnist)]
+    project = Project(tmp_path_factory.mktemp("mnist"), config)
+    project.run()
+    return project
+
+
+def test_the_data_stage_gives_mnist_shapes_and_label_counts(mnist_run):
+    with np.load(mnist_run.path("results/data/mnist.npz")) as npz:
+        assert npz["x_train"].shape == (60000, 784) and npz["x_train"].dtype == np.float32
+        assert npz["x_test"].shape == (10000, 784)
+        assert npz["t_train"].shape == (60000,) and npz["t_test"].shape == (10000,)
+        assert float(npz["x_train"].min()) == 0.0 and float(npz["x_train"].max()) == 1.0
+        assert np.bincount(npz["t_train"]).tolist() == MNIST_TRAIN_LABEL_COUNTS
+
+
+def test_the_default_run_follows_the_books_curve(mnist_run):
+    accuracy = read_csv(mnist_run.path("results/default/accuracy.csv"))
+    assert len(accuracy) == 17
+    test_acc = [row["test_acc"] for row in accuracy]
+    assert 0.6 <= test_acc[1] <= 0.9
+    assert test_acc[-1] >= 0.94
+    assert test_acc[-1] > test_acc[8] > test_acc[1] > test_acc[0]
+    assert accuracy[-1]["iteration"] == 9600
+    metrics = read_json(mnist_run.path("results/default/metrics.json"))
+    assert metrics["final_test_acc"] == test_acc[-1]
+    assert len(read_csv(mnist_run.path("results/default/loss.csv"))) == 9600
+
+
+def test_the_fashion_mnist_entry_verifies_against_debians_copy(tmp_path):
+    import yaml
+    from conftest import REPO
+
+    if not all(
+        (Path(FASHION) / n).exists()
+        for n in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    ):
+        pytest.fail(f"Fashion-MNIST is missing: apt-get install dataset-fashion-mnist ({FASHION})")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(dataset="fashion-mnist", mirrors=[FASHION])
+    project = Project(tmp_path, config)
+    project.run("results/data/fashion-mnist.npz")
+    with np.load(project.path("results/data/fashion-mnist.npz")) as npz:
+        assert npz["x_train"].shape == (60000, 784)
+        assert np.bincount(npz["t_train"]).tolist() == [6000] * 10
