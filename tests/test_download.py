@@ -138,7 +138,8 @@ def test_when_every_mirror_fails_the_error_lists_them_and_nothing_is_left(server
     with pytest.raises(DownloadError) as excinfo:
         fetch(tmp_path, mirrors)
     message = str(excinfo.value)
-    for mirror, reason in zip(mirrors, ["HTTP 404", "checksum mismatch", "no such file"], strict=True):
+    reasons = ["HTTP 404", "checksum mismatch", "no such file"]
+    for mirror, reason in zip(mirrors, reasons, strict=True):
         assert f"{mirror}/{NAME}: {reason}" in message
     assert "mirrors=" in message  # how to point at a local copy
     assert left_over(tmp_path) == []
