@@ -51,9 +51,10 @@ def test_sampling_checks_the_requested_number_of_entries():
 def test_the_command_fails_with_a_clear_message_and_writes_no_csv(tmp_path):
     write_tiny_idx(tmp_path, n_train=20, n_test=5, side=4)
     files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
-    dataset.prepare(files, tmp_path / "tiny.npz")
-    data, out = str(tmp_path / "tiny.npz"), str(tmp_path / "gradcheck.csv")
-    command = [sys.executable, "-m", "scratchnet", "gradcheck", "--data", data,
+    dataset.prepare(files, tmp_path / "pixels.npy", tmp_path / "labels.npz")
+    data = ["--pixels", str(tmp_path / "pixels.npy"), "--labels", str(tmp_path / "labels.npz")]
+    out = str(tmp_path / "gradcheck.csv")
+    command = [sys.executable, "-m", "scratchnet", "gradcheck", *data,
                "--hidden-size", "5", "--out", out]  # fmt: skip
     passing = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stderr

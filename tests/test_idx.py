@@ -43,24 +43,40 @@ def test_labels_outside_the_class_range_are_rejected():
         idx.parse_labels(idx.encode_labels(np.array([1, 12, 3], dtype=np.uint8)), "labels")
 
 
-def test_prepare_writes_normalised_float32_arrays(tmp_path):
+def _prepare(tmp_path, name="tiny"):
     write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
-    files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
-    dataset.prepare(files, tmp_path / "tiny.npz")
+    files = {split: tmp_path / fname for split, fname in SPLIT_NAMES.items()}
+    pixels, labels = tmp_path / f"{name}.npy", tmp_path / f"{name}-labels.npz"
+    return dataset.prepare(files, pixels, labels), pixels, labels
+
+
+def test_prepare_writes_the_pixels_and_labels_the_jobs_load(tmp_path):
+    data, pixels, labels = _prepare(tmp_path)
+    loaded = dataset.load(pixels, labels)
+    assert loaded.pixels_train.shape == (30, 25) and loaded.pixels_test.shape == (7, 25)
+    assert loaded.pixels_train.dtype == np.uint8 and loaded.t_train.shape == (30,)
+    np.testing.assert_array_equal(loaded.pixels_test, data.pixels_test)
+    assert loaded.digest == data.digest and len(loaded.digest) == 64
+
+
+def test_the_normalised_npz_holds_the_values_the_jobs_compute(tmp_path):
+    data, _, _ = _prepare(tmp_path)
+    dataset.write_normalized(data, tmp_path / "tiny.npz")
     with np.load(tmp_path / "tiny.npz") as npz:
+        assert sorted(npz.files) == ["t_test", "t_train", "x_test", "x_train"]
         assert npz["x_train"].shape == (30, 25) and npz["x_train"].dtype == np.float32
         assert npz["x_test"].shape == (7, 25)
         assert npz["t_train"].shape == (30,) and npz["t_train"].dtype == np.uint8
         assert npz["x_train"].min() >= 0.0 and npz["x_train"].max() <= 1.0
-        np.testing.assert_array_equal(npz["x_train"], npz["pixels_train"] / np.float32(255))
+        np.testing.assert_array_equal(npz["x_train"], dataset.normalize(data.pixels_train))
+        np.testing.assert_array_equal(npz["x_test"], data.pixels_test / np.float32(255))
 
 
 def test_prepare_is_byte_reproducible(tmp_path):
-    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
-    files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
-    dataset.prepare(files, tmp_path / "a.npz")
-    dataset.prepare(files, tmp_path / "b.npz")
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    _, pixels_a, labels_a = _prepare(tmp_path, "a")
+    _, pixels_b, labels_b = _prepare(tmp_path, "b")
+    assert pixels_a.read_bytes() == pixels_b.read_bytes()
+    assert labels_a.read_bytes() == labels_b.read_bytes()
 
 
 def _prepare_with(tmp_path, split: str, payload: bytes | None = None, raw: bytes | None = None):
@@ -68,11 +84,11 @@ def _prepare_with(tmp_path, split: str, payload: bytes | None = None, raw: bytes
     path = tmp_path / SPLIT_NAMES[split]
     path.write_bytes(raw if raw is not None else gzip.compress(payload))
     files = {s: tmp_path / name for s, name in SPLIT_NAMES.items()}
-    out = tmp_path / "out.npz"
+    pixels, labels = tmp_path / "out.npy", tmp_path / "out.npz"
     with pytest.raises(idx.IdxError) as excinfo:
-        dataset.prepare(files, out)
-    assert not out.exists()
-    assert not list(tmp_path.glob(".out.npz*")), "temporary file left behind"
+        dataset.prepare(files, pixels, labels)
+    assert not pixels.exists() and not labels.exists()
+    assert not list(tmp_path.glob(".out.*")), "temporary file left behind"
     return str(excinfo.value)
 
 

@@ -84,7 +84,7 @@ def test_a_mirror_with_wrong_bytes_is_skipped_with_the_reason_in_the_log(tmp_pat
     for name in SPLIT_NAMES.values():
         (bad / name).write_bytes(gzip.compress(b"wrong bytes"))
     project = Project(tmp_path / "w", tiny_config(mirror, digests, mirrors=[str(bad)]))
-    project.run("results/data/tiny.npz")
+    project.run("results/data/tiny/labels.npz")
     log = project.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log").read_text()
     assert f"skipping mirror {bad}: checksum mismatch" in log
     assert "verified train-images-idx3-ubyte.gz" in log
@@ -95,7 +95,7 @@ def test_when_all_mirrors_fail_nothing_looks_done(tmp_path, tiny_mirror):
     config = tiny_config(mirror, digests)
     config["datasets"]["tiny"]["mirrors"] = [str(tmp_path / "empty"), "http://127.0.0.1:9/"]
     project = Project(tmp_path / "w", config)
-    result = project.run("results/data/tiny.npz", check=False)
+    result = project.run("results/data/tiny/labels.npz", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "could not get a verified copy of" in output

@@ -127,7 +127,7 @@ def test_editing_plotting_code_redraws_only_figures(project):
 
 def test_editing_the_data_code_rebuilds_everything_after_the_download(project):
     edit_module(project, "dataset")
-    assert planned(project) == {"prepare": 1, **MODEL_ONWARD}
+    assert planned(project) == {"prepare": 1, "normalize": 1, **MODEL_ONWARD}
 
 
 def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
@@ -146,7 +146,7 @@ def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
         (("--forcerun", "train_epoch"), TRAINING_ONWARD),
         (("--force", "results/default/metrics.json"), {"metrics": 1}),
         (("--force", "results/default/accuracy.csv"), {"accuracy_table": 1}),
-        (("--forcerun", "prepare"), {"prepare": 1, **MODEL_ONWARD}),
+        (("--forcerun", "prepare"), {"prepare": 1, "normalize": 1, **MODEL_ONWARD}),
     ],
 )
 def test_forcing_a_stage_reruns_it_and_what_depends_on_it(project, args, expected):

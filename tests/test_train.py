@@ -20,7 +20,7 @@ def tiny_data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
     write_tiny_idx(folder, n_train=200, n_test=50, side=6)
     files = {split: folder / name for split, name in SPLIT_NAMES.items()}
-    return dataset.prepare(files, folder / "tiny.npz")
+    return dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
 
 
 def test_iters_per_epoch_defaults_to_train_size_over_batch_size():

@@ -34,7 +34,12 @@ PACKAGE_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow" / "scratc
 
 DATASET = config["dataset"]
 DATASET_SPEC = config["datasets"][DATASET]
-DATASET_NPZ = f"results/data/{DATASET}.npz"
+DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
+# What the jobs read: uint8 images (train then test) and the labels, loaded in ms.
+PREPARED = {
+    "pixels": f"results/data/{DATASET}/pixels.npy",
+    "labels": f"results/data/{DATASET}/labels.npz",
+}
 FILES = DATASET_SPEC["files"]
 FILE_SHA256 = {spec["name"]: spec["sha256"] for spec in FILES.values()}
 
@@ -227,4 +232,4 @@ def run_outputs(run):
 
 
 def final_outputs():
-    return [path for run in RUNS for path in run_outputs(run)]
+    return [DATASET_NPZ, *(path for run in RUNS for path in run_outputs(run))]

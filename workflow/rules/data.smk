@@ -1,4 +1,5 @@
-# Data stage: fetch the four IDX .gz files (verified) and normalise them into one .npz.
+# Data stage: fetch the four IDX .gz files (verified), parse them into 8-bit pixels (what
+# the jobs read), and write the normalised float32 .npz beside training, off its path.
 
 
 rule download:
@@ -8,6 +9,7 @@ rule download:
         "results/data/logs/{dataset}/download_{filename}.log",
     wildcard_constraints:
         filename=r"[^/]+\.gz",
+    priority: 10
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -30,14 +32,16 @@ rule prepare:
         test_labels=raw_file("test_labels"),
         code=package_files("idx", "dataset", "atomic"),
     output:
-        "results/data/{dataset}.npz",
+        pixels="results/data/{dataset}/pixels.npy",
+        labels="results/data/{dataset}/labels.npz",
     log:
         "results/data/logs/{dataset}/prepare.log",
+    priority: 10
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=300,
         runtime=5,
     params:
         num_classes=DATASET_SPEC["num_classes"],
@@ -45,4 +49,24 @@ rule prepare:
         "python -m scratchnet prepare --train-images {input.train_images} "
         "--train-labels {input.train_labels} --test-images {input.test_images} "
         "--test-labels {input.test_labels} --num-classes {params.num_classes} "
+        "--pixels {output.pixels} --labels {output.labels} > {log} 2>&1"
+
+
+rule normalize:
+    input:
+        pixels="results/data/{dataset}/pixels.npy",
+        labels="results/data/{dataset}/labels.npz",
+        code=package_files("dataset", "atomic"),
+    output:
+        "results/data/{dataset}.npz",
+    log:
+        "results/data/logs/{dataset}/normalize.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=600,
+        runtime=5,
+    shell:
+        "python -m scratchnet normalize --pixels {input.pixels} --labels {input.labels} "
         "--out {output} > {log} 2>&1"

@@ -4,8 +4,8 @@
 
 rule evaluate:
     input:
+        **PREPARED,
         checkpoint="results/{run}/checkpoints/epoch_{epoch}.npz",
-        data=DATASET_NPZ,
         code=NETWORK_CODE + package_files("evaluate", "dataset"),
     output:
         "results/{run}/evaluation/epoch_{epoch}.json",
@@ -18,13 +18,13 @@ rule evaluate:
         mem_mb=300,
         runtime=5,
     shell:
-        "python -m scratchnet evaluate {input.checkpoint} --data {input.data} --out {output} "
+        "python -m scratchnet evaluate {input.checkpoint} --pixels {input.pixels} --labels {input.labels} --out {output} "
         "> {log} 2>&1"
 
 
 rule gradcheck:
     input:
-        data=DATASET_NPZ,
+        **PREPARED,
         code=NETWORK_CODE + package_files("gradcheck", "train"),
     output:
         "results/{run}/gradcheck.csv",
@@ -41,5 +41,5 @@ rule gradcheck:
         check=gradcheck_args,
         num_classes=DATASET_SPEC["num_classes"],
     shell:
-        "python -m scratchnet gradcheck --data {input.data} --out {output} {params.model} "
+        "python -m scratchnet gradcheck --pixels {input.pixels} --labels {input.labels} --out {output} {params.model} "
         "{params.check} --num-classes {params.num_classes} > {log} 2>&1"

@@ -54,6 +54,17 @@ def _training_settings(args):
     )
 
 
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pixels", required=True, help="pixels.npy written by prepare")
+    parser.add_argument("--labels", required=True, help="labels.npz written by prepare")
+
+
+def _load_data(args):
+    from scratchnet import dataset
+
+    return dataset.load(args.pixels, args.labels)
+
+
 # --- data -----------------------------------------------------------------------------
 
 
@@ -83,15 +94,24 @@ def cmd_prepare(args) -> None:
         "test_images": Path(args.test_images),
         "test_labels": Path(args.test_labels),
     }
-    data = prepare(files, Path(args.out), args.num_classes)
+    data = prepare(files, Path(args.pixels), Path(args.labels), args.num_classes)
     log.info(
-        "wrote %s: %d train and %d test images of %d pixels in %.2f s",
-        args.out,
+        "wrote %s and %s: %d train and %d test images of %d pixels in %.2f s",
+        args.pixels,
+        args.labels,
         data.train_size,
         len(data.t_test),
         data.input_size,
         time.perf_counter() - start,
     )
+
+
+def cmd_normalize(args) -> None:
+    from scratchnet.dataset import write_normalized
+
+    start = time.perf_counter()
+    write_normalized(_load_data(args), Path(args.out))
+    log.info("wrote %s in %.2f s", args.out, time.perf_counter() - start)
 
 
 # --- network ----------------------------------------------------------------------------
@@ -100,10 +120,10 @@ def cmd_prepare(args) -> None:
 def cmd_init(args) -> None:
     from dataclasses import asdict
 
-    from scratchnet import checkpoint, dataset
+    from scratchnet import checkpoint
     from scratchnet.train import initial_network
 
-    data = dataset.load(args.data)
+    data = _load_data(args)
     model = _model_settings(args)
     net = initial_network(model, data.input_size, args.num_classes)
     meta = {
@@ -135,11 +155,11 @@ def _numerical_cost_note(net, data, settings) -> str:
 def cmd_train_epoch(args) -> None:
     from dataclasses import asdict
 
-    from scratchnet import checkpoint, dataset
+    from scratchnet import checkpoint
     from scratchnet.train import ProgressLog, TrainingDiverged, epoch_rng, sgd_epoch
 
     net, meta = checkpoint.load(args.previous)
-    data = dataset.load(args.data)
+    data = _load_data(args)
     model = _model_settings(args)
     settings = _training_settings(args).resolved(data.train_size)
     checkpoint.require_same("model", meta["model"], asdict(model), args.previous)
@@ -189,12 +209,12 @@ def _write_losses(path, epoch: int, first_iteration: int, losses) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from scratchnet import checkpoint, dataset
+    from scratchnet import checkpoint
     from scratchnet.atomic import write_text_atomically
     from scratchnet.evaluate import evaluate
 
     net, meta = checkpoint.load(args.checkpoint)
-    data = dataset.load(args.data)
+    data = _load_data(args)
     start = time.perf_counter()
     scores = evaluate(net, data)
     row = {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
@@ -211,7 +231,7 @@ def cmd_gradcheck(args) -> None:
     from scratchnet.gradcheck import check_gradients, require_within
     from scratchnet.train import ModelSettings, initial_network
 
-    data = dataset.load(args.data)
+    data = _load_data(args)
     model = ModelSettings(args.hidden_size, args.weight_init_std, args.seed, "float64")
     net = initial_network(model, data.input_size, args.num_classes)
     x = dataset.normalize(data.pixels_train[: args.images]).astype(np.float64)
@@ -303,15 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
     p.set_defaults(func=cmd_download)
 
-    p = sub.add_parser("prepare", help="parse the four IDX .gz files into one .npz")
+    p = sub.add_parser("prepare", help="parse the four IDX .gz files into a pixels .npz")
     for name in ("train-images", "train-labels", "test-images", "test-labels"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--num-classes", type=int, default=10)
-    p.add_argument("--out", required=True)
+    p.add_argument("--pixels", required=True, help="where to write pixels.npy")
+    p.add_argument("--labels", required=True, help="where to write labels.npz")
     p.set_defaults(func=cmd_prepare)
 
+    p = sub.add_parser("normalize", help="the documented float32 .npz from prepare's files")
+    _data_args(p)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_normalize)
+
     p = sub.add_parser("init", help="write the seeded initial network (epoch 0)")
-    p.add_argument("--data", required=True)
+    _data_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--num-classes", type=int, default=10)
     _model_args(p)
@@ -319,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-epoch", help="one epoch of SGD from a checkpoint")
     p.add_argument("previous")
-    p.add_argument("--data", required=True)
+    _data_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--losses", required=True)
     _model_args(p)
@@ -328,12 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="accuracy and loss of a checkpoint on train and test")
     p.add_argument("checkpoint")
-    p.add_argument("--data", required=True)
+    _data_args(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("gradcheck", help="backprop vs numerical gradients, float64")
-    p.add_argument("--data", required=True)
+    _data_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--images", type=int, default=3)
     p.add_argument("--tolerance", type=float, default=1e-7)
@@ -369,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time the pipeline against the book's loop")
     p.add_argument("--mirror", default="../shared/data/mnist")
     p.add_argument("--skip-dag", action="store_true", help="only the in-process timings")
+    p.add_argument("--skip-sweep", action="store_true", help="no 4-run sweep timing")
     p.set_defaults(func=lambda args: __import__("scratchnet.bench").bench.main(args))
     return parser
 
@@ -401,4 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     except _known_errors() as exc:
         log.error("%s", exc)
         return 1
+    finally:
+        log.info("peak RSS %.0f MB", _peak_rss_mb())
     return 0
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB

@@ -1,4 +1,11 @@
-"""The normalised dataset: four IDX .gz files in, one .npz of float32 images and labels out."""
+"""The dataset in two forms: 8-bit pixels for the pipeline, normalised float32 for people.
+
+``prepare`` parses the four IDX .gz files into ``pixels.npy`` (train and test
+images stacked, uint8) and ``labels.npz`` (labels and the source digest), which
+every training and evaluation job loads in milliseconds.
+``write_normalized`` turns that into the documented .npz of float32 images in
+[0, 1] -- the same values the jobs compute batch by batch with :func:`normalize`.
+"""
 
 import hashlib
 from dataclasses import dataclass
@@ -7,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnet import idx
-from scratchnet.atomic import write_npz_atomically
+from scratchnet.atomic import write_atomically, write_npz_atomically
 
 SPLITS = ("train_images", "train_labels", "test_images", "test_labels")
 
@@ -53,8 +60,10 @@ def _pair(images_gz: Path, labels_gz: Path, num_classes: int) -> tuple[np.ndarra
     return images, labels, digest
 
 
-def prepare(files: dict[str, Path], out: Path, num_classes: int = 10) -> Dataset:
-    """Parse and validate the four IDX files named by ``files`` (keys: SPLITS), write ``out``."""
+def prepare(
+    files: dict[str, Path], pixels_out: Path, labels_out: Path, num_classes: int = 10
+) -> Dataset:
+    """Parse and validate the four IDX files named by ``files`` (keys: SPLITS); write them."""
     x_train, t_train, train_digest = _pair(
         files["train_images"], files["train_labels"], num_classes
     )
@@ -71,6 +80,20 @@ def prepare(files: dict[str, Path], out: Path, num_classes: int = 10) -> Dataset
         t_test,
         hashlib.sha256((train_digest + test_digest).encode()).hexdigest(),
     )
+    pixels = np.concatenate([data.pixels_train, data.pixels_test])
+    write_atomically(pixels_out, lambda tmp: _save_npy(tmp, pixels))
+    labels = {"t_train": data.t_train, "t_test": data.t_test, "digest": np.array(data.digest)}
+    write_npz_atomically(labels_out, labels)
+    return data
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+
+
+def write_normalized(data: Dataset, out: Path) -> None:
+    """The documented .npz: x_train, x_test float32 in [0, 1]; t_train, t_test uint8."""
     write_npz_atomically(
         out,
         {
@@ -78,21 +101,19 @@ def prepare(files: dict[str, Path], out: Path, num_classes: int = 10) -> Dataset
             "t_train": data.t_train,
             "x_test": normalize(data.pixels_test),
             "t_test": data.t_test,
-            "pixels_train": data.pixels_train,
-            "pixels_test": data.pixels_test,
-            "digest": np.array(data.digest),
         },
     )
-    return data
 
 
-def load(path: str | Path) -> Dataset:
-    """Load a dataset written by :func:`prepare` (only its uint8 members: fast)."""
-    with np.load(path) as npz:
-        return Dataset(
-            npz["pixels_train"],
-            npz["t_train"],
-            npz["pixels_test"],
-            npz["t_test"],
-            str(npz["digest"]),
+def load(pixels_path: str | Path, labels_path: str | Path) -> Dataset:
+    """Load the files written by :func:`prepare`."""
+    pixels = np.load(pixels_path, allow_pickle=False)
+    with np.load(labels_path, allow_pickle=False) as labels:
+        t_train, t_test, digest = labels["t_train"], labels["t_test"], str(labels["digest"])
+    if len(pixels) != len(t_train) + len(t_test):
+        raise ValueError(
+            f"{pixels_path} holds {len(pixels)} images but {labels_path} has "
+            f"{len(t_train)} + {len(t_test)} labels; rerun the prepare step"
         )
+    n = len(t_train)
+    return Dataset(pixels[:n], t_train, pixels[n:], t_test, digest)

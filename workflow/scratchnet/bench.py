@@ -1,0 +1,292 @@
+"""Benchmark: the whole DAG and the training library against the book's own loop.
+
+Run with ``python -m scratchnet bench``. Everything is timed in one process run on
+this machine, so the ratios are comparable; wall times are not asserted anywhere.
+The baseline is a plain float64 transcription of the book's train_neuralnet.py
+(ch. 4, backprop gradient), written here so that nothing of ours speeds it up.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from scratchnet import dataset
+from scratchnet.evaluate import evaluate
+from scratchnet.train import ModelSettings, TrainingSettings, epoch_rng, initial_network, sgd_epoch
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCHS, ITERS_PER_EPOCH, BATCH, LEARNING_RATE = 16, 600, 100, 0.1
+
+
+# --- the book's loop, float64, as printed -------------------------------------------
+
+
+def _book_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _book_softmax(x):
+    x = x.T
+    x = x - np.max(x, axis=0)
+    y = np.exp(x) / np.sum(np.exp(x), axis=0)
+    return y.T
+
+
+def _book_cross_entropy_error(y, t):
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class BookTwoLayerNet:
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {
+            "W1": weight_init_std * rng.standard_normal((input_size, hidden_size)),
+            "b1": np.zeros(hidden_size),
+            "W2": weight_init_std * rng.standard_normal((hidden_size, output_size)),
+            "b2": np.zeros(output_size),
+        }
+
+    def predict(self, x):
+        W1, W2, b1, b2 = self.params["W1"], self.params["W2"], self.params["b1"], self.params["b2"]
+        return _book_softmax(np.dot(_book_sigmoid(np.dot(x, W1) + b1), W2) + b2)
+
+    def loss(self, x, t):
+        return _book_cross_entropy_error(self.predict(x), t)
+
+    def accuracy(self, x, t):
+        y = np.argmax(self.predict(x), axis=1)
+        return np.sum(y == np.argmax(t, axis=1)) / float(x.shape[0])
+
+    def gradient(self, x, t):
+        W1, W2, b1, b2 = self.params["W1"], self.params["W2"], self.params["b1"], self.params["b2"]
+        batch_num = x.shape[0]
+        a1 = np.dot(x, W1) + b1
+        z1 = _book_sigmoid(a1)
+        y = _book_softmax(np.dot(z1, W2) + b2)
+        dy = (y - t) / batch_num
+        grads = {"W2": np.dot(z1.T, dy), "b2": np.sum(dy, axis=0)}
+        dz1 = np.dot(dy, W2.T)
+        da1 = (1.0 - _book_sigmoid(a1)) * _book_sigmoid(a1) * dz1
+        grads["W1"], grads["b1"] = np.dot(x.T, da1), np.sum(da1, axis=0)
+        return grads
+
+
+def book_loop(data: dataset.Dataset, iters: int, seed: int = 0) -> dict:
+    """train_neuralnet.py: x normalised to float32, one-hot labels, float64 weights."""
+    x_train, x_test = dataset.normalize(data.pixels_train), dataset.normalize(data.pixels_test)
+    t_train, t_test = np.eye(10)[data.t_train], np.eye(10)[data.t_test]
+    network = BookTwoLayerNet(784, 50, 10, seed=seed)
+    rng = np.random.default_rng(seed)
+    train_loss_list, test_acc_list = [], []
+    start = time.perf_counter()
+    for i in range(iters):
+        batch_mask = rng.choice(x_train.shape[0], BATCH)
+        x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
+        grad = network.gradient(x_batch, t_batch)
+        for key in ("W1", "b1", "W2", "b2"):
+            network.params[key] -= LEARNING_RATE * grad[key]
+        train_loss_list.append(network.loss(x_batch, t_batch))
+        if i % ITERS_PER_EPOCH == 0:
+            network.accuracy(x_train, t_train)
+            test_acc_list.append(network.accuracy(x_test, t_test))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "test_acc": test_acc_list[-1], "losses": train_loss_list}
+
+
+# --- our library, no Snakemake --------------------------------------------------------
+
+
+def library_run(data: dataset.Dataset, dtype: str = "float32") -> dict:
+    """Init, 16 epochs and 17 full evaluations, in one process."""
+    start = time.perf_counter()
+    net = initial_network(ModelSettings(dtype=dtype), data.input_size, 10)
+    settings = TrainingSettings(LEARNING_RATE, BATCH, ITERS_PER_EPOCH)
+    scores, losses = evaluate(net, data), []
+    for epoch in range(1, EPOCHS + 1):
+        losses.extend(sgd_epoch(net, data, settings, epoch_rng(0, epoch)))
+        scores = evaluate(net, data)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "test_acc": scores["test_acc"], "losses": losses}
+
+
+def ms_per_step(data: dataset.Dataset, dtype: str, steps: int = 600) -> float:
+    net = initial_network(ModelSettings(dtype=dtype), data.input_size, 10)
+    settings = TrainingSettings(LEARNING_RATE, BATCH, steps)
+    start = time.perf_counter()
+    sgd_epoch(net, data, settings, epoch_rng(0, 1))
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def book_ms_per_step(data: dataset.Dataset, steps: int = 600) -> float:
+    x_train = dataset.normalize(data.pixels_train)
+    t_train = np.eye(10)[data.t_train]
+    network, rng = BookTwoLayerNet(784, 50, 10), np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        mask = rng.choice(len(x_train), BATCH)
+        grad = network.gradient(x_train[mask], t_train[mask])
+        for key in grad:
+            network.params[key] -= LEARNING_RATE * grad[key]
+        network.loss(x_train[mask], t_train[mask])
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def torch_run(data: dataset.Dataset) -> dict | None:
+    """The same MLP in PyTorch on the CPU, one thread; None when torch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x_train = torch.from_numpy(dataset.normalize(data.pixels_train))
+    x_test = torch.from_numpy(dataset.normalize(data.pixels_test))
+    t_train = torch.from_numpy(data.t_train.astype(np.int64))
+    t_test = torch.from_numpy(data.t_test.astype(np.int64))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 50), torch.nn.Sigmoid(), torch.nn.Linear(50, 10)
+    )
+    for layer in (model[0], model[2]):
+        torch.nn.init.normal_(layer.weight, std=0.01)
+        torch.nn.init.zeros_(layer.bias)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+
+    def accuracy(x, t):
+        with torch.no_grad():
+            return float((model(x).argmax(1) == t).float().mean())
+
+    accuracy(x_train, t_train)
+    for _epoch in range(EPOCHS):
+        for _ in range(ITERS_PER_EPOCH):
+            idx = torch.randint(0, len(x_train), (BATCH,))
+            optimizer.zero_grad()
+            loss = loss_fn(model(x_train[idx]), t_train[idx])
+            loss.backward()
+            optimizer.step()
+        accuracy(x_train, t_train)
+        test_acc = accuracy(x_test, t_test)
+    return {"seconds": time.perf_counter() - start, "test_acc": test_acc}
+
+
+# --- the whole DAG through Snakemake ----------------------------------------------------
+
+
+def dag_run(mirror: Path, workdir: Path, config_changes: dict | None = None) -> dict:
+    """A fresh `snakemake --cores 2` from the raw .gz files to the figures."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["mirrors"] = [str(mirror.resolve())]
+    config.update(config_changes or {})
+    workdir.mkdir(parents=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2", "--quiet", "all"]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, timeout=1800)
+    seconds = time.perf_counter() - start
+    metrics = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/*/metrics.json"))]
+    return {
+        "seconds": seconds,
+        "test_acc": metrics[0]["final_test_acc"] if len(metrics) == 1 else None,
+        "peak_rss_mb": peak_rss_by_rule(workdir / "results"),
+    }
+
+
+def peak_rss_by_rule(results: Path) -> dict[str, float]:
+    """Largest 'peak RSS' each kind of job logged (benchmark files sample too rarely)."""
+    peaks: dict[str, float] = defaultdict(float)
+    for log in results.rglob("logs/**/*.log"):
+        rule = re.sub(r"_\d{3}$|_[\w.-]+\.gz$", "", log.stem)
+        for match in re.finditer(r"peak RSS ([\d.]+) MB", log.read_text()):
+            peaks[rule] = max(peaks[rule], float(match.group(1)))
+    return dict(sorted(peaks.items()))
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def _row(name: str, result: dict | None, book_seconds: float) -> str:
+    if result is None:
+        return f"| {name} | skipped (not installed) | | |"
+    acc = f"{result['test_acc']:.4f}" if result.get("test_acc") is not None else ""
+    ratio = result["seconds"] / book_seconds
+    return f"| {name} | {result['seconds']:.2f} | {ratio:.2f} | {acc} |"
+
+
+def main(args) -> None:
+    mirror = Path(args.mirror)
+    with tempfile.TemporaryDirectory(prefix="scratchnet-bench-") as tmp:
+        tmp = Path(tmp)
+        rows, notes = [], []
+        dag = None if args.skip_dag else dag_run(mirror, tmp / "dag")
+        prepared = tmp / "dag" / "results" / "data" / "mnist"
+        if dag is None:
+            files = {
+                s: mirror / n
+                for s, n in zip(
+                    dataset.SPLITS,
+                    ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+                    strict=True,
+                )
+            }  # fmt: skip
+            prepared.mkdir(parents=True)
+            dataset.prepare(files, prepared / "pixels.npy", prepared / "labels.npz")
+        data = dataset.load(prepared / "pixels.npy", prepared / "labels.npz")
+
+        book = book_loop(data, EPOCHS * ITERS_PER_EPOCH + 400)
+        library = library_run(data)
+        torch_result = torch_run(data)
+        drift = float(np.max(np.abs(np.array(book["losses"][:9600]) - library["losses"])))
+        steps = {
+            "book float64": book_ms_per_step(data),
+            "library float64": ms_per_step(data, "float64"),
+            "library float32": ms_per_step(data, "float32"),
+        }
+        sweep = None
+        if dag is not None and not args.skip_sweep:
+            sweep_config = {"sweep": {"hidden_size": [50, 100], "learning_rate": [0.1, 0.5]}}
+            sweep = dag_run(mirror, tmp / "sweep", sweep_config)
+        shutil.rmtree(tmp / "sweep", ignore_errors=True)
+
+    book_s = book["seconds"]
+    rows.append("| system | wall s | ratio to book loop | final test acc |")
+    rows.append("|---|---|---|---|")
+    rows.append(_row("book loop, float64 (10,000 updates)", book, book_s))
+    if dag is not None:
+        rows.append(_row("whole DAG, snakemake --cores 2, from .gz", dag, book_s))
+    rows.append(_row("library alone, float32, no Snakemake", library, book_s))
+    rows.append(_row("PyTorch CPU, 1 thread", torch_result, book_s))
+    if sweep is not None:
+        per_run = sweep["seconds"] / dag["seconds"]
+        rows.append(
+            f"| 4-run sweep, --cores 2 | {sweep['seconds']:.2f} | "
+            f"{sweep['seconds'] / book_s:.2f} | ({per_run:.2f} x one run) |"
+        )
+    print("\n".join(rows))
+    print("\nms per training step (batch 100):")
+    for name, ms in steps.items():
+        print(f"  {name}: {ms:.3f} ms ({steps['book float64'] / ms:.1f}x the book)")
+    print(f"largest per-iteration loss difference, library float32 vs book: {drift:.2e}")
+    if dag is not None:
+        print("\npeak RSS per job kind (MB):")
+        for rule, mb in dag["peak_rss_mb"].items():
+            print(f"  {rule}: {mb:.0f}")
+    if torch_result is None:
+        notes.append("PyTorch not installed: pip install torch==2.13.0 to include it")
+    for note in notes:
+        print(f"note: {note}")
