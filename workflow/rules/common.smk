@@ -1,13 +1,33 @@
 # Config validation, the runs to build, and the path and argument helpers the
 # rules use. Rules stay declarations: all logic lives here.
 import itertools
+import json
 import os
 import re
 import sys
 from pathlib import Path
 
+import yaml
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+def _typed(value):
+    """Numbers inside --config dicts arrive as strings (Snakemake reads them with YAML's
+    BaseLoader): read such leaves as YAML scalars, so sweep={hidden_size: [20, 40]} works."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    if isinstance(value, str):
+        parsed = yaml.safe_load(value)
+        return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else value
+    return value
+
+
+for _key in ("sweep", "runs", "gradcheck"):
+    if _key in config:
+        config[_key] = _typed(config[_key])
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -101,6 +121,16 @@ def _runs():
 
 
 RUNS = _runs()
+RESERVED_RUN_NAMES = {
+    "data",
+    "figures",
+    "logs",
+}  # folders under results/ that are not runs
+if RESERVED_RUN_NAMES & set(RUNS):
+    raise WorkflowError(
+        f"config: {sorted(RESERVED_RUN_NAMES & set(RUNS))} cannot be a run name "
+        f"(results/ uses {', '.join(sorted(RESERVED_RUN_NAMES))}); choose another 'run' or key"
+    )
 
 
 def package_files(*modules):
@@ -231,5 +261,28 @@ def run_outputs(run):
     ]
 
 
+def all_runs(filename):
+    return [f"results/{run}/{filename}" for run in RUNS]
+
+
+def runs_json():
+    return json.dumps(RUNS)  # in RUNS order, the order of the metrics inputs
+
+
+def comparison_figures():
+    if len(RUNS) < 2:
+        return []
+    return expand(
+        "results/figures/compare_{name}.{fmt}",
+        name=("accuracy", "loss"),
+        fmt=config["figure_formats"],
+    )
+
+
 def final_outputs():
-    return [DATASET_NPZ, *(path for run in RUNS for path in run_outputs(run))]
+    return [
+        DATASET_NPZ,
+        *(path for run in RUNS for path in run_outputs(run)),
+        "results/summary.csv",
+        *comparison_figures(),
+    ]

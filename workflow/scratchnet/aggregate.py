@@ -70,3 +70,18 @@ def metrics(accuracy: list[dict], seconds: float) -> dict:
         "iterations": final["iteration"],
         "train_seconds": seconds,
     }
+
+
+SUMMARY_METRICS = ("final_test_acc", "best_test_acc", "best_epoch", "final_train_acc")
+
+
+def summary_rows(runs: dict[str, dict], metrics_files: dict[str, str | Path]) -> list[dict]:
+    """One row per run: its name and settings, then its headline metrics and training time."""
+    rows = []
+    for name, settings in runs.items():
+        metrics = json.loads(Path(metrics_files[name]).read_text())
+        row = {"run": name, **settings}
+        row.update({key: metrics[key] for key in SUMMARY_METRICS})
+        row["train_seconds"] = metrics["train_seconds"]
+        rows.append(row)
+    return rows

@@ -2,8 +2,9 @@
 
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +41,41 @@ def write_text_atomically(target: str | os.PathLike, text: str) -> None:
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+@dataclass(frozen=True)
+class RowBlocks:
+    """An array written block by block, never held whole: its shape, dtype and row blocks."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    blocks: Callable[[], Iterable[np.ndarray]]
+
+
+def _write_member(member, array: "np.ndarray | RowBlocks") -> None:
+    if not isinstance(array, RowBlocks):
+        np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        return
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(array.dtype)),
+        "fortran_order": False,
+        "shape": array.shape,
+    }
+    np.lib.format.write_array_header_1_0(member, header)
+    for block in array.blocks():
+        member.write(np.ascontiguousarray(block, dtype=array.dtype).data)
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
     # np.savez stamps each member with the current time; fixed stamps keep
     # identical arrays byte-identical on disk.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
             with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+                _write_member(member, array)
 
 
-def write_npz_atomically(target: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """An uncompressed .npz (loads with plain ``np.load``) that depends only on its arrays."""
+def write_npz_atomically(target: str | os.PathLike, arrays: dict) -> None:
+    """An uncompressed .npz (loads with plain ``np.load``) that depends only on its arrays.
+
+    Values are arrays or :class:`RowBlocks`."""
     write_atomically(target, lambda tmp: _write_npz(tmp, arrays))

@@ -306,6 +306,45 @@ def cmd_plot(args) -> None:
     log.info("wrote %s", ", ".join(map(str, written)))
 
 
+def cmd_summary(args) -> None:
+    from scratchnet.aggregate import summary_rows, to_csv
+    from scratchnet.atomic import write_text_atomically
+
+    runs = json.loads(args.settings)
+    if len(runs) != len(args.metrics):
+        raise UsageError(f"{len(runs)} runs in --settings but {len(args.metrics)} metrics files")
+    rows = summary_rows(runs, dict(zip(runs, args.metrics, strict=True)))
+    write_text_atomically(args.out, to_csv(rows[0].keys(), rows))
+    log.info("wrote %s: %d runs", args.out, len(rows))
+
+
+def cmd_compare(args) -> None:
+    import numpy as np
+
+    from scratchnet import plots
+    from scratchnet.aggregate import read_csv
+
+    if not len(args.names) == len(args.accuracy) == len(args.loss):
+        raise UsageError("compare needs one --accuracy and one --loss file per --names entry")
+    accuracy, loss = {}, {}
+    for name, accuracy_csv, loss_csv in zip(args.names, args.accuracy, args.loss, strict=True):
+        rows = read_csv(accuracy_csv)
+        accuracy[name] = (np.array([r["epoch"] for r in rows]), [r["test_acc"] for r in rows])
+        rows = read_csv(loss_csv)
+        losses = np.array([r["loss"] for r in rows])
+        window = max(1, len(losses) // 50)
+        loss[name] = (
+            np.array([r["iteration"] for r in rows]),
+            plots.moving_average(losses, window),
+        )
+    out_dir = Path(args.out_dir)
+    figure = plots.comparison_figure(accuracy, "epochs", "test accuracy", "Test accuracy per run")
+    written = plots.save(figure, out_dir / "compare_accuracy", args.formats)
+    figure = plots.comparison_figure(loss, "iteration", "loss (moving mean)", "Loss per run")
+    written += plots.save(figure, out_dir / "compare_loss", args.formats)
+    log.info("wrote %s", ", ".join(map(str, written)))
+
+
 # --- wiring -------------------------------------------------------------------------------
 
 
@@ -391,6 +430,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", nargs="+", default=["png"])
     p.add_argument("--title", default="")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("summary", help="summary.csv: one row per run")
+    p.add_argument("metrics", nargs="+", help="metrics.json of each run, in --settings order")
+    p.add_argument("--settings", required=True, help="JSON: run name -> its settings")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("compare", help="test accuracy and loss of several runs in two figures")
+    p.add_argument("--names", nargs="+", required=True)
+    p.add_argument("--accuracy", nargs="+", required=True)
+    p.add_argument("--loss", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--formats", nargs="+", default=["png"])
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("bench", help="time the pipeline against the book's loop")
     p.add_argument("--mirror", default="../shared/data/mnist")

@@ -8,10 +8,14 @@ CROSS_ENTROPY_DELTA = 1e-7  # the book's guard against log(0)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed in one buffer (this runs twice per training step)."""
+    out = np.negative(x)
     # exp(-x) overflows to inf for x < -88 in float32, which still gives the right limit 0;
     # silence the warning rather than clip so the values stay exactly the book's.
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

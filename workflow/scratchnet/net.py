@@ -89,8 +89,10 @@ class TwoLayerNet:
         loss = self.forward_backward(x, labels)
         lr = self.dtype.type(learning_rate)
         for layer in (self.affine1, self.affine2):
-            layer.W -= lr * layer.dW
-            layer.b -= lr * layer.db
+            layer.dW *= lr  # the gradients are fresh arrays each step: scale them in place
+            layer.W -= layer.dW
+            layer.db *= lr
+            layer.b -= layer.db
         return loss
 
     def numerical_sgd_step(self, x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from scratchnet.atomic import write_atomically
 
@@ -62,6 +63,21 @@ def accuracy_figure(
     ax.plot(epochs, train_acc, "o-", label="train acc", markersize=4)
     ax.plot(epochs, test_acc, "s--", label="test acc", markersize=4)
     ax.set(xlabel="epochs", ylabel="accuracy", title=title, ylim=(0, 1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    return fig
+
+
+def comparison_figure(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], xlabel: str, ylabel: str, title: str
+) -> plt.Figure:
+    """One labelled line per run."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, marker="o" if len(x) <= 40 else None, markersize=3, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
     return fig
