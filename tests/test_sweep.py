@@ -78,3 +78,35 @@ def test_a_sweep_over_an_unknown_key_is_refused(tiny_project):
     result = tiny_project.run(check=False)
     assert result.returncode != 0
     assert "'hidden' was unexpected" in result.stdout + result.stderr
+
+
+def embedded_images(report_html: str) -> dict[str, bytes]:
+    """The PNG files a Snakemake HTML report embeds, by their results path."""
+    import base64
+    import re
+
+    pattern = re.compile(
+        r'"(results/[^"]+\.png)": \{"name".*?"data_uri": "data:image/png;[^,]*,([A-Za-z0-9+/=]+)"',
+        re.DOTALL,
+    )
+    return {path: base64.b64decode(data) for path, data in pattern.findall(report_html)}
+
+
+def test_the_report_embeds_every_figure_and_the_tables(tiny_project):
+    tiny_project.update_config(runs={"small": {"hidden_size": 6}, "wide": {"hidden_size": 12}})
+    tiny_project.run()
+    tiny_project.run("--report", "results/report.html")
+    html = tiny_project.path("results/report.html").read_text()
+    images = embedded_images(html)
+    expected = [
+        f"results/{run}/figures/{name}.png"
+        for run in ("small", "wide")
+        for name in ("loss", "accuracy")
+    ] + ["results/figures/compare_accuracy.png", "results/figures/compare_loss.png"]
+    assert sorted(images) == sorted(expected)
+    for path, data in images.items():
+        assert data == tiny_project.path(path).read_bytes(), path
+    for table in ("results/summary.csv", "results/small/accuracy.csv", "results/wide/accuracy.csv"):
+        assert f'"{table}"' in html
+    assert "Mini-batch loss of run" in html  # captions rendered
+    assert "weight_init_std" in html  # the configuration is shown

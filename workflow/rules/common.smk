@@ -12,16 +12,22 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+
 def _typed(value):
     """Numbers inside --config dicts arrive as strings (Snakemake reads them with YAML's
-    BaseLoader): read such leaves as YAML scalars, so sweep={hidden_size: [20, 40]} works."""
+    BaseLoader): read such leaves as YAML scalars, so sweep={hidden_size: [20, 40]} works.
+    """
     if isinstance(value, dict):
         return {key: _typed(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_typed(item) for item in value]
     if isinstance(value, str):
         parsed = yaml.safe_load(value)
-        return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else value
+        return (
+            parsed
+            if isinstance(parsed, (int, float, bool)) or parsed is None
+            else value
+        )
     return value
 
 
@@ -230,6 +236,18 @@ def figure_title(wildcards):
         f"{wildcards.run}: hidden {s['hidden_size']}, lr {s['learning_rate']}, "
         f"batch {s['batch_size']}, {s['sampling']} sampling, seed {s['seed']}"
     )
+
+
+def figure_outputs(stem, caption, category, subcategory=None):
+    """A figure's files, one per figure format; the first format goes into the HTML report."""
+    formats = config["figure_formats"]
+    first = report(
+        f"{stem}.{formats[0]}",
+        caption=caption,
+        category=category,
+        subcategory=subcategory,
+    )
+    return [first, *(f"{stem}.{fmt}" for fmt in formats[1:])]
 
 
 def figures(run):

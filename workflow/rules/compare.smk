@@ -11,7 +11,9 @@ rule summary:
         metrics=all_runs("metrics.json"),
         code=package_files("aggregate"),
     output:
-        "results/summary.csv",
+        report(
+            "results/summary.csv", caption="../report/summary.rst", category="Summary"
+        ),
     log:
         "results/logs/summary.log",
     conda:
@@ -33,10 +35,13 @@ rule compare_runs:
         loss=all_runs("loss.csv"),
         code=package_files("plots"),
     output:
-        expand(
-            "results/figures/compare_{name}.{fmt}",
-            name=("accuracy", "loss"),
-            fmt=config["figure_formats"],
+        accuracy=figure_outputs(
+            "results/figures/compare_accuracy",
+            "../report/compare_accuracy.rst",
+            "Summary",
+        ),
+        loss=figure_outputs(
+            "results/figures/compare_loss", "../report/compare_loss.rst", "Summary"
         ),
     log:
         "results/logs/compare_runs.log",

@@ -7,10 +7,11 @@ rule plot_run:
         loss="results/{run}/loss.csv",
         code=package_files("plots"),
     output:
-        expand(
-            "results/{{run}}/figures/{name}.{fmt}",
-            name=("loss", "accuracy"),
-            fmt=config["figure_formats"],
+        loss=figure_outputs(
+            "results/{run}/figures/loss", "../report/loss.rst", "Runs", "{run}"
+        ),
+        accuracy=figure_outputs(
+            "results/{run}/figures/accuracy", "../report/accuracy.rst", "Runs", "{run}"
         ),
     log:
         "results/{run}/logs/plot_run.log",

@@ -12,7 +12,12 @@ rule accuracy_table:
         evaluations=evaluations,
         code=package_files("aggregate"),
     output:
-        "results/{run}/accuracy.csv",
+        report(
+            "results/{run}/accuracy.csv",
+            caption="../report/accuracy_table.rst",
+            category="Runs",
+            subcategory="{run}",
+        ),
     log:
         "results/{run}/logs/accuracy_table.log",
     conda:
