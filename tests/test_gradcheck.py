@@ -53,9 +53,20 @@ def test_the_command_fails_with_a_clear_message_and_writes_no_csv(tmp_path):
     files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
     dataset.prepare(files, tmp_path / "pixels.npy", tmp_path / "labels.npz")
     data = ["--pixels", str(tmp_path / "pixels.npy"), "--labels", str(tmp_path / "labels.npz")]
-    out = str(tmp_path / "gradcheck.csv")
-    command = [sys.executable, "-m", "scratchnet", "gradcheck", *data,
-               "--hidden-size", "5", "--out", out]  # fmt: skip
+    initial, out = str(tmp_path / "epoch_000.npz"), str(tmp_path / "gradcheck.csv")
+    init = [
+        sys.executable,
+        "-m",
+        "scratchnet",
+        "init",
+        *data,
+        "--hidden-size",
+        "5",
+        "--out",
+        initial,
+    ]
+    subprocess.run(init, check=True, capture_output=True, timeout=60)
+    command = [sys.executable, "-m", "scratchnet", "gradcheck", initial, *data, "--out", out]
     passing = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stderr
     (tmp_path / "gradcheck.csv").unlink()

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from conftest import REPO, Project, tiny_config, write_tiny_idx
 
-TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "plot_run": 1}
+TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "plot_run": 1, "summary": 1}
 TRAINING_ONWARD = {"train_epoch": 3, "evaluate": 3, **TABLES}
 MODEL_ONWARD = {"init_network": 1, "gradcheck": 1, "train_epoch": 3, "evaluate": 4, **TABLES}
 
@@ -56,6 +56,10 @@ def planned(project: Project, *args: str) -> dict[str, int]:
     counts = Counter(project.dry_run(*args))
     counts.pop("all", None)
     return dict(counts)
+
+
+def without_zeros(expected: dict[str, int]) -> dict[str, int]:
+    return {rule: n for rule, n in expected.items() if n}
 
 
 def edit_module(project: Project, module: str) -> None:
@@ -141,7 +145,7 @@ def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
         (("--forcerun", "plot_run"), {"plot_run": 1}),
         (
             ("--forcerun", "evaluate"),
-            {"evaluate": 4, "accuracy_table": 1, "metrics": 1, "plot_run": 1},
+            {"evaluate": 4, **TABLES, "loss_table": 0},
         ),
         (("--forcerun", "train_epoch"), TRAINING_ONWARD),
         (("--force", "results/default/metrics.json"), {"metrics": 1}),
@@ -150,4 +154,4 @@ def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
     ],
 )
 def test_forcing_a_stage_reruns_it_and_what_depends_on_it(project, args, expected):
-    assert planned(project, *args) == expected
+    assert planned(project, *args) == without_zeros(expected)

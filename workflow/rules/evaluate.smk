@@ -25,7 +25,8 @@ rule evaluate:
 rule gradcheck:
     input:
         **PREPARED,
-        code=NETWORK_CODE + package_files("gradcheck", "train"),
+        initial="results/{run}/checkpoints/epoch_000.npz",
+        code=NETWORK_CODE + package_files("gradcheck"),
     output:
         "results/{run}/gradcheck.csv",
     log:
@@ -37,9 +38,7 @@ rule gradcheck:
         mem_mb=200,
         runtime=5,
     params:
-        model=model_args,
         check=gradcheck_args,
-        num_classes=DATASET_SPEC["num_classes"],
     shell:
-        "python -m scratchnet gradcheck --pixels {input.pixels} --labels {input.labels} --out {output} {params.model} "
-        "{params.check} --num-classes {params.num_classes} > {log} 2>&1"
+        "python -m scratchnet gradcheck {input.initial} --pixels {input.pixels} "
+        "--labels {input.labels} --out {output} {params.check} > {log} 2>&1"

@@ -225,19 +225,21 @@ def cmd_evaluate(args) -> None:
 def cmd_gradcheck(args) -> None:
     import numpy as np
 
-    from scratchnet import dataset
+    from scratchnet import checkpoint, dataset
     from scratchnet.aggregate import to_csv
     from scratchnet.atomic import write_text_atomically
     from scratchnet.gradcheck import check_gradients, require_within
-    from scratchnet.train import ModelSettings, initial_network
+    from scratchnet.net import TwoLayerNet
 
+    initial, meta = checkpoint.load(args.checkpoint)
+    # the configured network itself, in float64 so that rounding does not hide errors
+    net = TwoLayerNet.from_params({k: v.astype(np.float64) for k, v in initial.params.items()})
     data = _load_data(args)
-    model = ModelSettings(args.hidden_size, args.weight_init_std, args.seed, "float64")
-    net = initial_network(model, data.input_size, args.num_classes)
     x = dataset.normalize(data.pixels_train[: args.images]).astype(np.float64)
     t = data.t_train[: args.images]
     start = time.perf_counter()
-    checks = check_gradients(net, x, t, args.max_entries, np.random.default_rng(args.seed))
+    rng = np.random.default_rng(meta["model"]["seed"])
+    checks = check_gradients(net, x, t, args.max_entries, rng)
     for c in checks:
         log.info(
             "%s: %d entries, max |backprop - numerical| %.3e, relative %.3e",
@@ -398,13 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("gradcheck", help="backprop vs numerical gradients, float64")
+    p.add_argument("checkpoint", help="the network to check (its epoch-0 checkpoint)")
     _data_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--images", type=int, default=3)
     p.add_argument("--tolerance", type=float, default=1e-7)
     p.add_argument("--max-entries", type=int, default=None, help="sample per parameter")
-    p.add_argument("--num-classes", type=int, default=10)
-    _model_args(p)
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("accuracy-table", help="accuracy.csv from per-epoch evaluations")
