@@ -4,6 +4,7 @@
 
 localrules:
     summary,
+    compare_runs,
 
 
 rule summary:

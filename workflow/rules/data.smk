@@ -2,6 +2,11 @@
 # the jobs read), and write the normalised float32 .npz beside training, off its path.
 
 
+# Downloads run where Snakemake runs: cluster compute nodes often have no internet.
+localrules:
+    download,
+
+
 rule download:
     output:
         "results/data/{dataset}/{filename}",

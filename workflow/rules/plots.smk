@@ -1,6 +1,11 @@
 # Figures of a run: the book's loss and accuracy plots, in every configured format.
 
 
+# Quick (under a second) and after the tables: drawn where Snakemake runs, no cluster job.
+localrules:
+    plot_run,
+
+
 rule plot_run:
     input:
         accuracy="results/{run}/accuracy.csv",

@@ -477,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
+    if os.environ.get("SLURM_JOB_ID"):
+        log.info("running in SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.uname().nodename)
     try:
         args.func(args)
     except _known_errors() as exc:

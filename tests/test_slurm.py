@@ -1,0 +1,69 @@
+"""The slurm profile on a real single-node SLURM cluster, started on this machine.
+
+The cluster comes from workflow/cluster/local-slurm.sh (needs root, as in CI). The
+same small sweep runs through SLURM and locally; the results must be byte-identical.
+"""
+
+import os
+import subprocess
+
+import pytest
+from conftest import REPO, Project, file_digests, read_json, tiny_config
+
+pytestmark = pytest.mark.slurm
+SCRIPT = REPO / "workflow" / "cluster" / "local-slurm.sh"
+SWEEP = {"hidden_size": [6, 12]}
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    if os.geteuid() != 0:
+        pytest.skip("starting a local SLURM cluster needs root (CI runs as root)")
+    subprocess.run([str(SCRIPT), "start"], check=True, timeout=600)
+    yield
+    subprocess.run([str(SCRIPT), "stop"], check=False, timeout=120)
+
+
+def result_files(project: Project) -> dict[str, str]:
+    digests = file_digests(project.path("results"))
+    return {
+        path: digest
+        for path, digest in digests.items()
+        if "/logs/" not in f"/{path}" and "/benchmarks/" not in f"/{path}"
+        and not path.endswith("metrics.json") and path != "summary.csv"
+    }  # fmt: skip
+
+
+def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_mirror):
+    mirror, digests = tiny_mirror
+    config = tiny_config(mirror, digests, sweep=SWEEP, epochs=2)
+    cluster = Project(tmp_path / "cluster", config)
+    result = subprocess.run(
+        cluster.command("--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm")),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    submitted = output.count("has been submitted with SLURM jobid")
+    assert submitted == 3, f"expected 1 data + 2 run group jobs, saw {submitted}"
+
+    for run in ("hidden_size=6", "hidden_size=12"):
+        for log in ("train_epoch_002", "evaluate_001", "gradcheck"):
+            text = cluster.path(f"results/{run}/logs/{log}.log").read_text()
+            assert "running in SLURM job" in text, f"{run}/{log} did not run under SLURM"
+        download = cluster.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log")
+        assert "SLURM job" not in download.read_text()  # a local rule
+
+    local = Project(tmp_path / "local", config)
+    local.run()
+    assert result_files(cluster) == result_files(local)
+    for run in ("hidden_size=6", "hidden_size=12"):
+        assert metrics_without_time(cluster, run) == metrics_without_time(local, run)
+
+
+def metrics_without_time(project: Project, run: str) -> dict:
+    metrics = read_json(project.path(f"results/{run}/metrics.json"))
+    metrics.pop("train_seconds")
+    return metrics
