@@ -64,11 +64,14 @@ class SoftmaxWithLoss:
     def __init__(self):
         self.y: np.ndarray | None = None
         self.labels: np.ndarray | None = None
+        self.rows: np.ndarray | None = None
+        self.picked: np.ndarray | None = None  # y at the true class, kept for backward
 
     def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
         self.y, self.labels = softmax(scores), labels
-        picked = self.y[np.arange(len(labels)), labels]
-        return float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA)) / len(labels))
+        self.rows = np.arange(len(labels))
+        self.picked = self.y[self.rows, labels]
+        return float(-np.sum(np.log(self.picked + CROSS_ENTROPY_DELTA)) / len(labels))
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         """(y - onehot) / batch, each row scaled by y_t / (y_t + delta).
@@ -77,9 +80,8 @@ class SoftmaxWithLoss:
         loss forward() reports, delta included, so a float64 gradient check agrees
         to ~1e-10 instead of stalling at ~1e-6.
         """
-        rows = np.arange(len(self.labels))
-        picked = self.y[rows, self.labels]
+        picked = self.picked
         dx = self.y.copy()
-        dx[rows, self.labels] -= 1
-        dx *= (dout / len(rows)) * (picked / (picked + CROSS_ENTROPY_DELTA))[:, None]
+        dx[self.rows, self.labels] -= 1
+        dx *= (dout / len(picked)) * (picked / (picked + CROSS_ENTROPY_DELTA))[:, None]
         return dx
