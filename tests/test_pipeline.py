@@ -165,18 +165,22 @@ def deterministic_files(project: Project) -> dict[str, str]:
     """Digests of every result file that must be byte-identical between equal runs."""
     results = project.path("results")
     digests = file_digests(results)
+    wall_clock = ("default/metrics.json", "summary.csv")  # compared by metrics_without_time
     return {
         path: digest
         for path, digest in digests.items()
-        if not path.startswith(("default/logs", "default/benchmarks", "data/logs"))
-        and path != "default/metrics.json"
+        if "logs/" not in path and "benchmarks/" not in path and path not in wall_clock
     }
 
 
 def metrics_without_time(project: Project) -> dict:
+    """metrics.json and summary.csv, less their one wall-clock field."""
     metrics = read_json(project.path(f"{RUN}/metrics.json"))
     metrics.pop("train_seconds")
-    return metrics
+    summary = read_csv(project.path("results/summary.csv"))
+    for row in summary:
+        row.pop("train_seconds")
+    return {"metrics": metrics, "summary": summary}
 
 
 def test_a_run_killed_during_training_resumes_bit_identical(tmp_path, tiny_mirror):
