@@ -137,26 +137,33 @@ def library_run(data: dataset.Dataset, dtype: str = "float32") -> dict:
     return {"seconds": seconds, "test_acc": scores["test_acc"], "losses": losses}
 
 
-def ms_per_step(data: dataset.Dataset, dtype: str, steps: int = 600) -> float:
-    net = initial_network(ModelSettings(dtype=dtype), data.input_size, 10)
-    settings = TrainingSettings(LEARNING_RATE, BATCH, steps)
-    start = time.perf_counter()
-    sgd_epoch(net, data, settings, epoch_rng(0, 1))
-    return (time.perf_counter() - start) / steps * 1000
+def ms_per_step(data: dataset.Dataset, dtype: str, steps: int = 600, repeats: int = 3) -> float:
+    """Best of ``repeats`` epochs: the machine's noise only ever adds time."""
+    best = float("inf")
+    for _ in range(repeats):
+        net = initial_network(ModelSettings(dtype=dtype), data.input_size, 10)
+        settings = TrainingSettings(LEARNING_RATE, BATCH, steps)
+        start = time.perf_counter()
+        sgd_epoch(net, data, settings, epoch_rng(0, 1))
+        best = min(best, (time.perf_counter() - start) / steps * 1000)
+    return best
 
 
-def book_ms_per_step(data: dataset.Dataset, steps: int = 600) -> float:
+def book_ms_per_step(data: dataset.Dataset, steps: int = 600, repeats: int = 3) -> float:
     x_train = dataset.normalize(data.pixels_train)
     t_train = np.eye(10)[data.t_train]
-    network, batches = BookTwoLayerNet(784, 50, 10), book_batches(len(x_train), steps)
-    start = time.perf_counter()
-    for _ in range(steps):
-        mask = next(batches)
-        grad = network.gradient(x_train[mask], t_train[mask])
-        for key in grad:
-            network.params[key] -= LEARNING_RATE * grad[key]
-        network.loss(x_train[mask], t_train[mask])
-    return (time.perf_counter() - start) / steps * 1000
+    best = float("inf")
+    for _ in range(repeats):
+        network, batches = BookTwoLayerNet(784, 50, 10), book_batches(len(x_train), steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            mask = next(batches)
+            grad = network.gradient(x_train[mask], t_train[mask])
+            for key in grad:
+                network.params[key] -= LEARNING_RATE * grad[key]
+            network.loss(x_train[mask], t_train[mask])
+        best = min(best, (time.perf_counter() - start) / steps * 1000)
+    return best
 
 
 def trajectory_difference(data: dataset.Dataset, dtype: str) -> float:
