@@ -80,16 +80,25 @@ def prepare(
         t_test,
         hashlib.sha256((train_digest + test_digest).encode()).hexdigest(),
     )
-    pixels = np.concatenate([data.pixels_train, data.pixels_test])
-    write_atomically(pixels_out, lambda tmp: _save_npy(tmp, pixels))
+    write_atomically(
+        pixels_out, lambda tmp: _save_stacked_npy(tmp, data.pixels_train, data.pixels_test)
+    )
     labels = {"t_train": data.t_train, "t_test": data.t_test, "digest": np.array(data.digest)}
     write_npz_atomically(labels_out, labels)
     return data
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
+def _save_stacked_npy(path: Path, first: np.ndarray, second: np.ndarray) -> None:
+    """The .npy of the two arrays stacked row-wise, written without building the stack."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(first.dtype),
+        "fortran_order": False,
+        "shape": (len(first) + len(second), *first.shape[1:]),
+    }
     with open(path, "wb") as f:
-        np.save(f, array, allow_pickle=False)
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(np.ascontiguousarray(first).data)
+        f.write(np.ascontiguousarray(second).data)
 
 
 def _normalized_blocks(pixels: np.ndarray, rows: int = 4096) -> RowBlocks:
