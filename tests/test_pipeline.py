@@ -227,3 +227,14 @@ def test_two_fresh_runs_on_one_and_two_cores_are_byte_identical(tmp_path, tiny_m
     assert any(p.endswith(".png") for p in files) and any(p.endswith(".npz") for p in files)
     assert files == deterministic_files(two)
     assert metrics_without_time(one) == metrics_without_time(two)
+
+
+def test_numerical_gradients_train_and_log_their_cost_first(tiny_project):
+    tiny_project.update_config(gradient="numerical", hidden_size=3, iters_per_epoch=2, epochs=1)
+    tiny_project.run()
+    log = tiny_project.path(f"{RUN}/logs/train_epoch_001.log").read_text()
+    params = 49 * 3 + 3 + 3 * 10 + 10
+    assert f"gradient: numerical needs {2 * params} loss evaluations per update" in log
+    assert "this epoch will take about" in log
+    accuracy = read_csv(tiny_project.path(f"{RUN}/accuracy.csv"))
+    assert [r["iteration"] for r in accuracy] == [0, 2]
