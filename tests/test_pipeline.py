@@ -238,3 +238,27 @@ def test_numerical_gradients_train_and_log_their_cost_first(tiny_project):
     assert "this epoch will take about" in log
     accuracy = read_csv(tiny_project.path(f"{RUN}/accuracy.csv"))
     assert [r["iteration"] for r in accuracy] == [0, 2]
+
+
+def test_files_put_in_place_are_used_without_download_but_checked(tmp_path, tiny_mirror):
+    mirror, digests = tiny_mirror
+    config = tiny_config(mirror, digests)
+    config["datasets"]["tiny"]["mirrors"] = ["http://127.0.0.1:9/"]  # nothing to download from
+    project = Project(tmp_path / "w", config)
+    placed = project.path("results/data/tiny")
+    placed.mkdir(parents=True)
+    for name in SPLIT_NAMES.values():
+        (placed / name).write_bytes((mirror / name).read_bytes())
+    project.run("results/data/tiny/labels.npz")
+    assert not project.path(
+        "results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log"
+    ).exists()
+
+    wrong = gzip.decompress((mirror / SPLIT_NAMES["train_labels"]).read_bytes())[:-1] + b"\x00"
+    (placed / SPLIT_NAMES["train_labels"]).write_bytes(gzip.compress(wrong))
+    project.path("results/data/tiny/labels.npz").unlink()
+    result = project.run("results/data/tiny/labels.npz", check=False)
+    assert result.returncode != 0
+    log = project.path("results/data/logs/tiny/prepare.log").read_text()
+    assert "train-labels-idx1-ubyte.gz: payload SHA-256" in log
+    assert "delete the file to download it again" in log

@@ -167,6 +167,14 @@ def raw_file(split):
     return f"results/data/{DATASET}/{FILES[split]['name']}"
 
 
+def prepare_checksum_args():
+    """--train-images-sha256 … for prepare: files a user put in place are checked there."""
+    return " ".join(
+        f"--{split.replace('_', '-')}-sha256 {spec['sha256']}"
+        for split, spec in FILES.items()
+    )
+
+
 def file_sha256(wildcards):
     return FILE_SHA256[wildcards.filename]
 

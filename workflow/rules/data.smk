@@ -50,10 +50,11 @@ rule prepare:
         runtime=5,
     params:
         num_classes=DATASET_SPEC["num_classes"],
+        sha256=prepare_checksum_args(),
     shell:
         "python -m scratchnet prepare --train-images {input.train_images} "
         "--train-labels {input.train_labels} --test-images {input.test_images} "
-        "--test-labels {input.test_labels} --num-classes {params.num_classes} "
+        "--test-labels {input.test_labels} --num-classes {params.num_classes} {params.sha256} "
         "--pixels {output.pixels} --labels {output.labels} > {log} 2>&1"
 
 

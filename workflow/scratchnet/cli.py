@@ -94,7 +94,8 @@ def cmd_prepare(args) -> None:
         "test_images": Path(args.test_images),
         "test_labels": Path(args.test_labels),
     }
-    data = prepare(files, Path(args.pixels), Path(args.labels), args.num_classes)
+    sha256 = {split: getattr(args, f"{split}_sha256") for split in files}
+    data = prepare(files, Path(args.pixels), Path(args.labels), args.num_classes, sha256)
     log.info(
         "wrote %s and %s: %d train and %d test images of %d pixels in %.2f s",
         args.pixels,
@@ -367,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="parse the four IDX .gz files into a pixels .npz")
     for name in ("train-images", "train-labels", "test-images", "test-labels"):
         p.add_argument(f"--{name}", required=True)
+        p.add_argument(f"--{name}-sha256", help="expected SHA-256 of the decompressed file")
     p.add_argument("--num-classes", type=int, default=10)
     p.add_argument("--pixels", required=True, help="where to write pixels.npy")
     p.add_argument("--labels", required=True, help="where to write labels.npz")

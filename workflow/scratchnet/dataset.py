@@ -48,8 +48,25 @@ def normalize(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.divide(images, np.float32(255.0), out=out, dtype=np.float32)
 
 
-def _pair(images_gz: Path, labels_gz: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray, str]:
-    image_bytes, label_bytes = idx.read_gz(images_gz), idx.read_gz(labels_gz)
+def _read_verified(path: Path, expected_sha256: str | None) -> bytes:
+    """The payload of a .gz; checked when a checksum is given, since files a user put in
+    place themselves never went through the verified download."""
+    payload = idx.read_gz(path)
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(payload).hexdigest()
+        if actual != expected_sha256:
+            raise idx.IdxError(
+                f"{path}: payload SHA-256 {actual[:12]}… but the config expects "
+                f"{expected_sha256[:12]}…; delete the file to download it again"
+            )
+    return payload
+
+
+def _pair(
+    images_gz: Path, labels_gz: Path, num_classes: int, sha256: tuple[str | None, str | None]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    image_bytes = _read_verified(images_gz, sha256[0])
+    label_bytes = _read_verified(labels_gz, sha256[1])
     images = idx.parse_images(image_bytes, str(images_gz))
     labels = idx.parse_labels(label_bytes, str(labels_gz), num_classes)
     if len(images) != len(labels):
@@ -61,13 +78,27 @@ def _pair(images_gz: Path, labels_gz: Path, num_classes: int) -> tuple[np.ndarra
 
 
 def prepare(
-    files: dict[str, Path], pixels_out: Path, labels_out: Path, num_classes: int = 10
+    files: dict[str, Path],
+    pixels_out: Path,
+    labels_out: Path,
+    num_classes: int = 10,
+    sha256: dict[str, str] | None = None,
 ) -> Dataset:
-    """Parse and validate the four IDX files named by ``files`` (keys: SPLITS); write them."""
+    """Parse and validate the four IDX files named by ``files`` (keys: SPLITS), checking
+    their payloads against ``sha256`` (same keys) when given; write them."""
+    sha256 = sha256 or {}
     x_train, t_train, train_digest = _pair(
-        files["train_images"], files["train_labels"], num_classes
+        files["train_images"],
+        files["train_labels"],
+        num_classes,
+        (sha256.get("train_images"), sha256.get("train_labels")),
     )
-    x_test, t_test, test_digest = _pair(files["test_images"], files["test_labels"], num_classes)
+    x_test, t_test, test_digest = _pair(
+        files["test_images"],
+        files["test_labels"],
+        num_classes,
+        (sha256.get("test_images"), sha256.get("test_labels")),
+    )
     if x_train.shape[1] != x_test.shape[1]:
         raise idx.IdxError(
             f"{files['train_images']} has {x_train.shape[1]} pixels per image "
