@@ -27,7 +27,7 @@ from scratchnet.atomic import temp_path_for
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
-USER_AGENT = "scratchnet-downloader/1.0 (+https://github.com/)"
+USER_AGENT = "scratchnet/0.1 (MNIST downloader)"
 
 
 class DownloadError(RuntimeError):
