@@ -122,12 +122,13 @@ def test_an_unknown_dataset_stops_before_any_job(tiny_project):
 def test_a_misspelled_key_stops_before_any_job(tiny_project):
     output = _config_error(tiny_project, learnin_rate=0.5)
     assert "Additional properties are not allowed ('learnin_rate' was unexpected)" in output
+    assert "README 'Configuration'" in output
 
 
 def test_a_bad_value_names_the_key(tiny_project):
     output = _config_error(tiny_project, sampling="shuffle")
-    assert "'shuffle' is not one of ['replacement', 'permutation']" in output
-    assert "sampling" in output
+    assert "config: sampling: 'shuffle' is not one of ['replacement', 'permutation']" in output
+    assert "Failed validating" not in output  # one line, not the whole schema
 
 
 def test_a_diverging_run_stops_with_one_clear_line_and_writes_nothing(tiny_project):

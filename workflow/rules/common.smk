@@ -35,7 +35,24 @@ for _key in ("sweep", "runs", "gradcheck"):
     if _key in config:
         config[_key] = _typed(config[_key])
 
-validate(config, "../schemas/config.schema.yaml")
+
+def _one_line(cause):
+    """jsonschema's error, reduced to where in the config and its own message."""
+    where = ".".join(map(str, cause.absolute_path)) or "top level"
+    return (
+        f"config: {where}: {cause.message} "
+        "(allowed keys, values and defaults: README 'Configuration', "
+        "workflow/schemas/config.schema.yaml)"
+    )
+
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except Exception as error:  # Snakemake wraps jsonschema's error; keep only its one line
+    cause = error.__cause__ or error.__context__
+    if not hasattr(cause, "absolute_path"):
+        raise
+    raise WorkflowError(_one_line(cause)) from None
 
 if config["dataset"] not in config["datasets"]:
     raise WorkflowError(
