@@ -2,8 +2,7 @@
 
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,23 +14,17 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
 
-@contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path; on success rename it to ``target``, on failure delete it."""
+def write_atomically(target: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and move the result to ``target`` only if it succeeded;
+    on failure the temporary file is deleted."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
     try:
-        yield tmp
+        write(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def write_atomically(target: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` and move the result to ``target`` only if it succeeded."""
-    with atomic_path(target) as tmp:
-        write(tmp)
 
 
 def write_text_atomically(target: str | os.PathLike, text: str) -> None:
