@@ -263,25 +263,23 @@ def figure_title(wildcards):
     )
 
 
+def figure_files(stem):
+    """A figure's files, one per configured format."""
+    return [f"{stem}.{fmt}" for fmt in config["figure_formats"]]
+
+
 def figure_outputs(stem, caption, category, subcategory=None):
-    """A figure's files, one per figure format; the first format goes into the HTML report."""
-    formats = config["figure_formats"]
-    first = report(
-        f"{stem}.{formats[0]}",
-        caption=caption,
-        category=category,
-        subcategory=subcategory,
-    )
-    return [first, *(f"{stem}.{fmt}" for fmt in formats[1:])]
+    """figure_files(stem), the first format marked for the HTML report."""
+    first, *others = figure_files(stem)
+    marked = report(first, caption=caption, category=category, subcategory=subcategory)
+    return [marked, *others]
 
 
 def figures(run):
-    return expand(
-        "results/{run}/figures/{name}.{fmt}",
-        run=run,
-        name=("loss", "accuracy"),
-        fmt=config["figure_formats"],
-    )
+    return [
+        *figure_files(f"results/{run}/figures/loss"),
+        *figure_files(f"results/{run}/figures/accuracy"),
+    ]
 
 
 def epoch_files(run):
@@ -315,11 +313,10 @@ def runs_json():
 def comparison_figures():
     if len(RUNS) < 2:
         return []
-    return expand(
-        "results/figures/compare_{name}.{fmt}",
-        name=("accuracy", "loss"),
-        fmt=config["figure_formats"],
-    )
+    return [
+        *figure_files("results/figures/compare_accuracy"),
+        *figure_files("results/figures/compare_loss"),
+    ]
 
 
 def final_outputs():
