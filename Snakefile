@@ -24,6 +24,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/worker.smk"
 
 
 rule all:

@@ -14,7 +14,8 @@ from collections import Counter
 import pytest
 from conftest import REPO, Project, tiny_config, write_tiny_idx
 
-TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "plot_run": 1, "summary": 1}
+FIGURES = {"plot_loss": 1, "plot_accuracy": 1}
+TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "summary": 1, **FIGURES}
 TRAINING_ONWARD = {"train_epoch": 3, "evaluate": 3, **TABLES}
 MODEL_ONWARD = {"init_network": 1, "gradcheck": 1, "train_epoch": 3, "evaluate": 4, **TABLES}
 
@@ -76,7 +77,7 @@ def test_nothing_changed_plans_nothing(project):
 
 def test_figure_formats_rebuild_only_figures(project):
     project.update_config(figure_formats=["png", "svg"])
-    assert planned(project) == {"plot_run": 1}
+    assert planned(project) == FIGURES
 
 
 @pytest.mark.parametrize(
@@ -126,7 +127,7 @@ def test_editing_network_or_training_code_retrains(project, module):
 
 def test_editing_plotting_code_redraws_only_figures(project):
     edit_module(project, "plots")
-    assert planned(project) == {"plot_run": 1}
+    assert planned(project) == FIGURES
 
 
 def test_editing_the_data_code_rebuilds_everything_after_the_download(project):
@@ -142,10 +143,10 @@ def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--forcerun", "plot_run"), {"plot_run": 1}),
+        (("--forcerun", "plot_loss", "plot_accuracy"), FIGURES),
         (
             ("--forcerun", "evaluate"),
-            {"evaluate": 4, **TABLES, "loss_table": 0},
+            {"evaluate": 4, **TABLES, "loss_table": 0, "plot_loss": 0},
         ),
         (("--forcerun", "train_epoch"), TRAINING_ONWARD),
         (("--force", "results/default/metrics.json"), {"metrics": 1}),

@@ -1,3 +1,10 @@
-from scratchnet.cli import main
+import sys
 
-raise SystemExit(main())
+from scratchnet.worker import run_in_worker
+
+code = run_in_worker(sys.argv[1:])
+if code is None:
+    from scratchnet.cli import main
+
+    code = main()
+raise SystemExit(code)

@@ -284,28 +284,41 @@ def cmd_metrics(args) -> None:
     log.info("%s", summary)
 
 
-def cmd_plot(args) -> None:
+def _column(rows: list[dict], key: str):
+    import numpy as np
+
+    return np.array([row[key] for row in rows])
+
+
+def cmd_loss_figure(args) -> None:
     import numpy as np
 
     from scratchnet import plots
     from scratchnet.aggregate import read_csv
 
-    out_dir = Path(args.out_dir)
-    accuracy = read_csv(args.accuracy)
     losses = read_csv(args.loss)
-    column = lambda rows, key: np.array([r[key] for r in rows])  # noqa: E731
+    if losses:
+        figure = plots.loss_figure(
+            _column(losses, "iteration"), _column(losses, "loss"), args.title
+        )
+    else:  # epochs: 0 trains nothing
+        figure = plots.loss_figure(np.array([0]), np.array([np.nan]), args.title)
+    written = plots.save(figure, Path(args.out_stem), args.formats)
+    log.info("wrote %s", ", ".join(map(str, written)))
+
+
+def cmd_accuracy_figure(args) -> None:
+    from scratchnet import plots
+    from scratchnet.aggregate import read_csv
+
+    accuracy = read_csv(args.accuracy)
     figure = plots.accuracy_figure(
-        column(accuracy, "epoch"),
-        column(accuracy, "train_acc"),
-        column(accuracy, "test_acc"),
+        _column(accuracy, "epoch"),
+        _column(accuracy, "train_acc"),
+        _column(accuracy, "test_acc"),
         args.title,
     )
-    written = plots.save(figure, out_dir / "accuracy", args.formats)
-    if losses:
-        figure = plots.loss_figure(column(losses, "iteration"), column(losses, "loss"), args.title)
-    else:
-        figure = plots.loss_figure(np.array([0]), np.array([np.nan]), args.title)
-    written += plots.save(figure, out_dir / "loss", args.formats)
+    written = plots.save(figure, Path(args.out_stem), args.formats)
     log.info("wrote %s", ", ".join(map(str, written)))
 
 
@@ -348,7 +361,23 @@ def cmd_compare(args) -> None:
     log.info("wrote %s", ", ".join(map(str, written)))
 
 
+def cmd_serve(args) -> None:
+    from scratchnet.worker import serve
+
+    serve(args.socket, log.info)
+    log.info("peak RSS %.0f MB", _peak_rss_mb())
+    # Snakemake waits for the worker to stop; skip tearing down NumPy and matplotlib (~0.15 s)
+    logging.shutdown()
+    os._exit(0)
+
+
 # --- wiring -------------------------------------------------------------------------------
+
+
+def _figure_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out-stem", required=True, help="path without extension")
+    parser.add_argument("--formats", nargs="+", default=["png"])
+    parser.add_argument("--title", default="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -426,13 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser("plot", help="the loss and accuracy figures of one run")
-    p.add_argument("--accuracy", required=True)
-    p.add_argument("--loss", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--formats", nargs="+", default=["png"])
-    p.add_argument("--title", default="")
-    p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("loss-figure", help="the mini-batch loss figure of one run")
+    p.add_argument("loss", help="loss.csv of the run")
+    _figure_args(p)
+    p.set_defaults(func=cmd_loss_figure)
+
+    p = sub.add_parser("accuracy-figure", help="the accuracy-per-epoch figure of one run")
+    p.add_argument("accuracy", help="accuracy.csv of the run")
+    _figure_args(p)
+    p.set_defaults(func=cmd_accuracy_figure)
 
     p = sub.add_parser("summary", help="summary.csv: one row per run")
     p.add_argument("metrics", nargs="+", help="metrics.json of each run, in --settings order")
@@ -447,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
     p.add_argument("--formats", nargs="+", default=["png"])
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("serve", help="the warm worker jobs fork from (started by the workflow)")
+    p.add_argument("--socket", required=True, help="Unix socket path to listen on")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("bench", help="time the pipeline against the book's loop")
     p.add_argument("--mirror", default="../shared/data/mnist")
@@ -474,11 +509,14 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, worker: int | None = None) -> int:
+    """Run one command; ``worker`` is the pid of the warm worker that forked this process."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
+    if worker is not None:
+        log.info("forked from worker %d as process %d (NumPy already loaded)", worker, os.getpid())
     if os.environ.get("SLURM_JOB_ID"):
         log.info("running in SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.uname().nodename)
     try:

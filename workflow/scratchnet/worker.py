@@ -1,0 +1,253 @@
+"""A warm worker: one process with NumPy and matplotlib loaded forks each job.
+
+Starting Python and importing NumPy costs ~0.2 s per job, about as long as one
+epoch of SGD, and the pipeline runs one job per epoch. While Snakemake runs, it
+keeps a ``serve`` process (started by the workflow's ``onstart``) that has
+imported everything the commands need. ``python -m scratchnet <command>``
+first asks it over a Unix socket: the worker forks, the child takes the
+caller's stdin/stdout/stderr, working directory, environment and umask, runs
+the same ``cli.main`` and reports its exit code. The caller forwards SIGINT,
+SIGTERM and SIGHUP to the child, so cancelling a job stops it.
+
+The job then runs exactly the code it would run on its own, in a process of
+its own, so outputs are byte-identical. Whenever the worker cannot serve (no
+``SCRATCHNET_WORKER`` socket, ``SCRATCHNET_WORKER=off``, a SLURM job, another
+Python environment, package files changed since the worker started) the
+command simply runs in its own process as before.
+
+Only the standard library is imported here, so asking the worker stays cheap.
+"""
+
+import marshal  # not json: a built-in module, so the caller imports nothing slow
+import os
+import signal
+import socket
+import sys
+
+ENV_VAR = "SCRATCHNET_WORKER"
+UNSERVED_COMMANDS = {"bench", "serve"}
+_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+# --- the caller ------------------------------------------------------------------------
+
+
+def run_in_worker(argv: list[str]) -> int | None:
+    """Run the command in the worker; its exit code, or None to run it here instead."""
+    path = os.environ.get(ENV_VAR, "")
+    if path in ("", "off") or "SLURM_JOB_ID" in os.environ:
+        return None
+    if not argv or argv[0] in UNSERVED_COMMANDS:
+        return None
+    try:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(path)
+    except OSError:
+        return None  # no worker (yet, or any more)
+    with conn:
+        return _ask(conn, argv)
+
+
+def _ask(conn: socket.socket, argv: list[str]) -> int | None:
+    umask = os.umask(0)
+    os.umask(umask)
+    request = {
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": umask,
+        "prefix": sys.prefix,
+    }
+    socket.send_fds(conn, [b"R"], [0, 1, 2])
+    payload = marshal.dumps(request)
+    conn.sendall(len(payload).to_bytes(8, "big") + payload)
+    replies = conn.makefile("r", encoding="utf-8")
+    try:
+        first = replies.readline().split()
+    except OSError:
+        first = []
+    if first[:1] != ["pid"]:
+        return None  # refused (another environment, changed code): run it here
+    child = int(first[1])
+    for signum in _FORWARDED_SIGNALS:
+        signal.signal(signum, lambda received, _frame: _forward(child, received))
+    try:
+        last = replies.readline().split()
+    except OSError:
+        last = []
+    if last[:1] == ["exit"]:
+        return int(last[1])
+    print(f"scratchnet: worker process {child} ended without an exit code", file=sys.stderr)
+    return 1
+
+
+def _forward(child: int, signum: int) -> None:
+    try:
+        os.kill(child, signum)
+    except ProcessLookupError:
+        return  # it has just ended
+
+
+# --- the worker ----------------------------------------------------------------------------
+
+
+def _package_state() -> dict[str, int]:
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    return {str(p): p.stat().st_mtime_ns for p in sorted(package.glob("*.py"))}
+
+
+def _preload() -> None:
+    """Import what the commands import lazily, so that forked jobs find it loaded."""
+    import scratchnet.cli
+    from scratchnet import (  # noqa: F401
+        aggregate,
+        checkpoint,
+        dataset,
+        download,
+        evaluate,
+        gradcheck,
+        plots,
+        train,
+    )
+
+    scratchnet.cli.build_parser()
+
+
+def serve(path: str, log) -> None:
+    """Serve jobs on the Unix socket ``path`` until SIGTERM or the parent process ends."""
+    _preload()
+    state, parent = _package_state(), os.getppid()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    umask = os.umask(0o177)  # only this user may connect: the socket runs their commands
+    try:
+        server.bind(path)
+    finally:
+        os.umask(umask)
+    server.listen(16)
+    server.settimeout(1.0)
+    log(f"serving on {path}")
+    served = 0
+    try:
+        while os.getppid() == parent:  # orphaned when Snakemake was killed: stop
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            served += _serve_one(conn, server, state, log)
+    finally:
+        server.close()
+        os.unlink(path)
+        log(f"stopped after {served} jobs")
+
+
+def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> int:
+    fds: list[int] = []
+    try:
+        conn.settimeout(5.0)
+        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+        request = _receive_request(conn)
+        refusal = _refusal(request, state)
+        if refusal:
+            log(f"refused {request['argv'][:1]}: {refusal}")
+            conn.sendall(f"refused {refusal}\n".encode())
+            return 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            server.close()
+            _run_child(conn, fds, request)  # never returns
+        return 1
+    except (OSError, ValueError) as error:
+        log(f"dropped a request: {error}")
+        return 0
+    finally:
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+
+def _receive_request(conn: socket.socket) -> dict:
+    stream = conn.makefile("rb")
+    size = int.from_bytes(stream.read(8), "big")
+    request = marshal.loads(stream.read(size))
+    if not isinstance(request, dict):
+        raise ValueError("malformed request")
+    return request
+
+
+def _refusal(request: dict, state: dict) -> str:
+    if not request.get("argv") or request["argv"][0] in UNSERVED_COMMANDS:
+        return f"not a job command: {request.get('argv')}"
+    if request.get("prefix") != sys.prefix:
+        return f"caller runs Python from {request.get('prefix')}, the worker from {sys.prefix}"
+    if _package_state() != state:
+        return "package files changed since the worker started"
+    return ""
+
+
+def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
+    """In the forked child: become the caller's process, run the command, report, exit."""
+    import logging
+    import time
+
+    code = 1
+    try:
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()  # log timestamps in the caller's time zone
+        os.umask(request["umask"])
+        logging.root.handlers.clear()  # the job configures its own, as a new process would
+        conn.settimeout(None)
+        conn.sendall(f"pid {os.getpid()}\n".encode())
+        _die_with_caller(conn)
+        code = _main(request["argv"], worker=os.getppid())
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            conn.sendall(f"exit {code}\n".encode())
+        finally:
+            os._exit(code)
+
+
+def _die_with_caller(conn: socket.socket) -> None:
+    """End this job if its caller ends first, as a job of its own would end when killed
+    (say `kill -9` of Snakemake's process group): the caller never sends more, so the
+    connection becomes readable only when the caller is gone."""
+    import threading
+
+    def watch() -> None:
+        try:
+            conn.recv(1)
+        finally:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _main(argv: list[str], worker: int) -> int:
+    """cli.main as a process would run it, exit codes of SystemExit included."""
+    import traceback
+
+    from scratchnet.cli import main
+
+    try:
+        return main(argv, worker=worker)
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
