@@ -66,12 +66,15 @@ class SoftmaxWithLoss:
         self.labels: np.ndarray | None = None
         self.rows: np.ndarray | None = None
         self.picked: np.ndarray | None = None  # y at the true class, kept for backward
+        self.guarded: np.ndarray | None = None  # picked + delta, inside the log
 
     def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
         self.y, self.labels = softmax(scores), labels
-        self.rows = np.arange(len(labels))
+        if self.rows is None or len(self.rows) != len(labels):
+            self.rows = np.arange(len(labels))
         self.picked = self.y[self.rows, labels]
-        return float(-np.sum(np.log(self.picked + CROSS_ENTROPY_DELTA)) / len(labels))
+        self.guarded = self.picked + CROSS_ENTROPY_DELTA
+        return float(-np.log(self.guarded).sum() / len(labels))
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         """(y - onehot) / batch, each row scaled by y_t / (y_t + delta).
@@ -80,8 +83,9 @@ class SoftmaxWithLoss:
         loss forward() reports, delta included, so a float64 gradient check agrees
         to ~1e-10 instead of stalling at ~1e-6.
         """
-        picked = self.picked
+        scale = self.picked / self.guarded
+        scale *= dout / len(scale)
         dx = self.y.copy()
         dx[self.rows, self.labels] -= 1
-        dx *= (dout / len(picked)) * (picked / (picked + CROSS_ENTROPY_DELTA))[:, None]
+        dx *= scale[:, None]
         return dx

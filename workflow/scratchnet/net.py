@@ -70,10 +70,11 @@ class TwoLayerNet:
 
         return {name: numerical_gradient(loss_at, self.params[name]) for name in PARAM_NAMES}
 
-    def forward_backward(self, x: np.ndarray, labels: np.ndarray) -> float:
-        """One forward and one backward pass; returns the loss, leaves grads on the layers."""
+    def forward_backward(self, x: np.ndarray, labels: np.ndarray, dout: float = 1.0) -> float:
+        """One forward and one backward pass; returns the loss, leaves on the layers the
+        gradients of ``dout`` times the loss."""
         loss = self.last.forward(self.scores(x), labels)
-        dscores = self.last.backward()
+        dscores = self.last.backward(dout)
         self.affine1.backward(self.hidden.backward(self.affine2.backward(dscores)))
         return loss
 
@@ -85,13 +86,14 @@ class TwoLayerNet:
         return {"W1": a1.dW, "b1": a1.db, "W2": a2.dW, "b2": a2.db}
 
     def sgd_step(self, x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
-        """One mini-batch SGD update in place; the loss comes from the same forward pass."""
-        loss = self.forward_backward(x, labels)
-        lr = self.dtype.type(learning_rate)
+        """One mini-batch SGD update in place; the loss comes from the same forward pass.
+
+        Backprop starts from dL/dL = learning_rate, so the layers hold the steps
+        themselves and no (784 x 50) gradient is scaled afterwards.
+        """
+        loss = self.forward_backward(x, labels, dout=learning_rate)
         for layer in (self.affine1, self.affine2):
-            layer.dW *= lr  # the gradients are fresh arrays each step: scale them in place
             layer.W -= layer.dW
-            layer.db *= lr
             layer.b -= layer.db
         return loss
 

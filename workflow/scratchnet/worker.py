@@ -115,12 +115,20 @@ def _preload() -> None:
     scratchnet.cli.build_parser()
 
 
+class _Stopped(Exception):
+    """SIGTERM: the run is over."""
+
+
+def _stop(_signum, _frame) -> None:
+    raise _Stopped
+
+
 def serve(path: str, log) -> None:
     """Serve jobs on the Unix socket ``path`` until SIGTERM or the parent process ends."""
     _preload()
     state, parent = _package_state(), os.getppid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     umask = os.umask(0o177)  # only this user may connect: the socket runs their commands
     try:
@@ -138,6 +146,8 @@ def serve(path: str, log) -> None:
             except TimeoutError:
                 continue
             served += _serve_one(conn, server, state, log)
+    except _Stopped:
+        pass
     finally:
         server.close()
         os.unlink(path)
