@@ -24,7 +24,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/compare.smk"
-include: "workflow/rules/worker.smk"
+include: "workflow/rules/hooks.smk"
 
 
 rule all:

@@ -1,3 +1,5 @@
+# Hooks around a run: the warm worker, and a quick exit.
+#
 # The warm worker (README "Performance"): while Snakemake runs jobs, one process with
 # NumPy and the package loaded forks each `python -m scratchnet` job, which saves
 # ~0.15 s of start-up per job. Jobs run on their own when it is absent or refuses;
@@ -45,9 +47,10 @@ onstart:
 
 
 def cancel_pending_timers():
-    """Snakemake's job rate limiter leaves a 1 s threading.Timer after each scheduling
-    round, and Python waits for it before exiting: ~0.6 s after the last job. The
-    run is over when onsuccess/onerror fire, so those timers have nothing left to do."""
+    """Snakemake's job rate limiter leaves a threading.Timer after each scheduling round
+    (1 s by default, 10 s in our profile), and Python waits for them before exiting:
+    ~0.6 s after the last job by default. The run is over when onsuccess/onerror fire,
+    so those timers have nothing left to do."""
     for thread in threading.enumerate():
         if isinstance(thread, threading.Timer):
             thread.cancel()
