@@ -87,12 +87,15 @@ class Project:
             *args,
         ]
 
-    def run(self, *args: str, check: bool = True, cores: int = 2) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, cores: int = 2, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             self.command("--cores", str(cores), *args),
             capture_output=True,
             text=True,
             timeout=900,
+            env=env,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")

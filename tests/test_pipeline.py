@@ -217,13 +217,17 @@ def test_a_run_killed_during_training_resumes_bit_identical(tmp_path, tiny_mirro
     assert metrics_without_time(killed) == metrics_without_time(straight)
 
 
-def test_two_fresh_runs_on_one_and_two_cores_are_byte_identical(tmp_path, tiny_mirror):
+def test_runs_on_one_and_two_cores_with_and_without_the_worker_are_byte_identical(
+    tmp_path, tiny_mirror
+):
     mirror, digests = tiny_mirror
     config = tiny_config(mirror, digests, figure_formats=["png", "svg", "pdf"])
     one = Project(tmp_path / "one", config)
-    one.run(cores=1)
+    one.run(cores=1, env={**os.environ, "SCRATCHNET_WORKER": "off"})
     two = Project(tmp_path / "two", config)
     two.run(cores=2)
+    forked = [log for log in two.path(RUN).rglob("*.log") if "forked from" in log.read_text()]
+    assert forked, "no job of the second run went through the worker"
     files = deterministic_files(one)
     assert any(p.endswith(".png") for p in files) and any(p.endswith(".npz") for p in files)
     assert files == deterministic_files(two)

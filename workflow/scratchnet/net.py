@@ -91,7 +91,8 @@ class TwoLayerNet:
         Backprop starts from dL/dL = learning_rate, so the layers hold the steps
         themselves and no (784 x 50) gradient is scaled afterwards.
         """
-        loss = self.forward_backward(x, labels, dout=learning_rate)
+        # in the weights' dtype, as every update is (a float32 net takes 1e39 as inf)
+        loss = self.forward_backward(x, labels, dout=self.dtype.type(learning_rate))
         for layer in (self.affine1, self.affine2):
             layer.W -= layer.dW
             layer.b -= layer.db
