@@ -15,18 +15,21 @@ its own, so outputs are byte-identical. Whenever the worker cannot serve (no
 Python environment, package files changed since the worker started) the
 command simply runs in its own process as before.
 
-Only the standard library is imported here, so asking the worker stays cheap.
+Only the standard library is imported here, and the caller's side uses the C modules
+behind ``socket`` and ``signal``: importing those two modules (enum, selectors, ...)
+took 18 ms of the 40 ms a caller costs, once per job.
 """
 
-import marshal  # not json: a built-in module, so the caller imports nothing slow
+import _signal
+import _socket
+import marshal  # not json: built in, so the caller imports nothing slow
 import os
-import signal
-import socket
+import struct
 import sys
 
 ENV_VAR = "SCRATCHNET_WORKER"
 UNSERVED_COMMANDS = {"bench", "serve"}
-_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 
 
 # --- the caller ------------------------------------------------------------------------
@@ -39,16 +42,19 @@ def run_in_worker(argv: list[str]) -> int | None:
         return None
     if not argv or argv[0] in UNSERVED_COMMANDS:
         return None
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(path)
     except OSError:
+        conn.close()
         return None  # no worker (yet, or any more)
-    with conn:
+    try:
         return _ask(conn, argv)
+    finally:
+        conn.close()
 
 
-def _ask(conn: socket.socket, argv: list[str]) -> int | None:
+def _ask(conn: _socket.socket, argv: list[str]) -> int | None:
     umask = os.umask(0)
     os.umask(umask)
     request = {
@@ -58,27 +64,41 @@ def _ask(conn: socket.socket, argv: list[str]) -> int | None:
         "umask": umask,
         "prefix": sys.prefix,
     }
-    socket.send_fds(conn, [b"R"], [0, 1, 2])
+    stdio = struct.pack("3i", 0, 1, 2)
+    conn.sendmsg([b"R"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, stdio)])
     payload = marshal.dumps(request)
     conn.sendall(len(payload).to_bytes(8, "big") + payload)
-    replies = conn.makefile("r", encoding="utf-8")
-    try:
-        first = replies.readline().split()
-    except OSError:
-        first = []
+    replies = _Lines(conn)
+    first = replies.next()
     if first[:1] != ["pid"]:
         return None  # refused (another environment, changed code): run it here
     child = int(first[1])
     for signum in _FORWARDED_SIGNALS:
-        signal.signal(signum, lambda received, _frame: _forward(child, received))
-    try:
-        last = replies.readline().split()
-    except OSError:
-        last = []
+        _signal.signal(signum, lambda received, _frame: _forward(child, received))
+    last = replies.next()
     if last[:1] == ["exit"]:
         return int(last[1])
     print(f"scratchnet: worker process {child} ended without an exit code", file=sys.stderr)
     return 1
+
+
+class _Lines:
+    """The worker's reply lines, split into words; [] once the connection is gone."""
+
+    def __init__(self, conn):
+        self.conn, self.buffer = conn, b""
+
+    def next(self) -> list[str]:
+        while b"\n" not in self.buffer:
+            try:
+                chunk = self.conn.recv(4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return []
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode().split()
 
 
 def _forward(child: int, signum: int) -> None:
@@ -125,6 +145,9 @@ def _stop(_signum, _frame) -> None:
 
 def serve(path: str, log) -> None:
     """Serve jobs on the Unix socket ``path`` until SIGTERM or the parent process ends."""
+    import signal
+    import socket
+
     _preload()
     state, parent = _package_state(), os.getppid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
@@ -154,7 +177,9 @@ def serve(path: str, log) -> None:
         log(f"stopped after {served} jobs")
 
 
-def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> int:
+def _serve_one(conn: _socket.socket, server: _socket.socket, state: dict, log) -> int:
+    import socket
+
     fds: list[int] = []
     try:
         conn.settimeout(5.0)
@@ -180,7 +205,7 @@ def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> 
         conn.close()
 
 
-def _receive_request(conn: socket.socket) -> dict:
+def _receive_request(conn: _socket.socket) -> dict:
     stream = conn.makefile("rb")
     size = int.from_bytes(stream.read(8), "big")
     request = marshal.loads(stream.read(size))
@@ -199,9 +224,10 @@ def _refusal(request: dict, state: dict) -> str:
     return ""
 
 
-def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
+def _run_child(conn: _socket.socket, fds: list[int], request: dict) -> None:
     """In the forked child: become the caller's process, run the command, report, exit."""
     import logging
+    import signal
     import time
 
     code = 1
@@ -230,10 +256,11 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
             os._exit(code)
 
 
-def _die_with_caller(conn: socket.socket) -> None:
+def _die_with_caller(conn: _socket.socket) -> None:
     """End this job if its caller ends first, as a job of its own would end when killed
     (say `kill -9` of Snakemake's process group): the caller never sends more, so the
     connection becomes readable only when the caller is gone."""
+    import signal
     import threading
 
     def watch() -> None:
