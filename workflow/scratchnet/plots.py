@@ -13,6 +13,8 @@ from scratchnet.atomic import write_atomically
 
 # Stable output: no creation dates, fixed SVG ids, so the same data gives the same bytes.
 plt.rcParams["svg.hashsalt"] = "scratchnet"
+# A run's title lists its settings (~80 characters for sweep runs): 10 pt fits the width.
+RUN_TITLE_SIZE = 10
 _NO_DATES = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 
@@ -56,7 +58,8 @@ def loss_figure(iterations: np.ndarray, losses: np.ndarray, title: str) -> plt.F
         linewidth=1.8,
         label=f"mean of last {window}",
     )
-    ax.set(xlabel="iteration", ylabel="loss", title=title)
+    ax.set(xlabel="iteration", ylabel="loss")
+    ax.set_title(title, fontsize=RUN_TITLE_SIZE)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
@@ -69,7 +72,8 @@ def accuracy_figure(
     fig, ax = _axes((7, 4.5))
     ax.plot(epochs, train_acc, "o-", label="train acc", markersize=4)
     ax.plot(epochs, test_acc, "s--", label="test acc", markersize=4)
-    ax.set(xlabel="epochs", ylabel="accuracy", title=title, ylim=(0, 1.0))
+    ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
+    ax.set_title(title, fontsize=RUN_TITLE_SIZE)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
