@@ -135,8 +135,8 @@ def _preload() -> None:
     scratchnet.cli.build_parser()
 
 
-class _Stopped(Exception):
-    """SIGTERM: the run is over."""
+class _Stopped(BaseException):
+    """SIGTERM: the run is over (a BaseException, so no request handler swallows it)."""
 
 
 def _stop(_signum, _frame) -> None:
@@ -196,8 +196,8 @@ def _serve_one(conn: _socket.socket, server: _socket.socket, state: dict, log) -
             server.close()
             _run_child(conn, fds, request)  # never returns
         return 1
-    except (OSError, ValueError) as error:
-        log(f"dropped a request: {error}")
+    except Exception as error:  # a bad request must not stop the worker
+        log(f"dropped a request: {error!r}")
         return 0
     finally:
         for fd in fds:
@@ -237,6 +237,7 @@ def _run_child(conn: _socket.socket, fds: list[int], request: dict) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
+            os.close(fd)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -247,6 +248,10 @@ def _run_child(conn: _socket.socket, fds: list[int], request: dict) -> None:
         conn.sendall(f"pid {os.getpid()}\n".encode())
         _die_with_caller(conn)
         code = _main(request["argv"], worker=os.getppid())
+    except BaseException:  # setting up failed (say, the caller's directory is gone)
+        import traceback
+
+        traceback.print_exc()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
