@@ -54,7 +54,7 @@ def test_adding_a_run_plans_only_that_run_and_the_summary(tiny_project):
     runs = {wildcards.get("run") for rule, wildcards in planned if "run" in wildcards}
     assert runs == {"fast"}
     rules = {rule for rule, _ in planned}
-    assert {"summary", "compare_runs", "train_epoch"} <= rules
+    assert {"summary", "compare_accuracy", "compare_loss", "train_epoch"} <= rules
     assert not {"download", "prepare", "normalize"} & rules
 
 
@@ -64,7 +64,7 @@ def test_removing_a_run_rebuilds_only_summary_and_comparison(tiny_project):
     tiny_project.run()
     tiny_project.update_config(runs={"small": {"hidden_size": 6}, "wide": {"hidden_size": 12}})
     planned = {rule for rule, _ in tiny_project.planned_jobs()} - {"all"}
-    assert planned == {"summary", "compare_runs"}
+    assert planned == {"summary", "compare_accuracy", "compare_loss"}
 
 
 def test_a_sweep_can_be_given_on_the_command_line(tiny_project):

@@ -4,7 +4,8 @@
 
 localrules:
     summary,
-    compare_runs,
+    compare_accuracy,
+    compare_loss,
 
 
 rule summary:
@@ -30,22 +31,18 @@ rule summary:
         "--out {output} > {log} 2>&1"
 
 
-rule compare_runs:
+rule compare_accuracy:
     input:
         accuracy=all_runs("accuracy.csv"),
-        loss=all_runs("loss.csv"),
         code=package_files("plots"),
     output:
-        accuracy=figure_outputs(
+        figure_outputs(
             "results/figures/compare_accuracy",
             "../report/compare_accuracy.rst",
             "Summary",
         ),
-        loss=figure_outputs(
-            "results/figures/compare_loss", "../report/compare_loss.rst", "Summary"
-        ),
     log:
-        "results/logs/compare_runs.log",
+        "results/logs/compare_accuracy.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -56,5 +53,29 @@ rule compare_runs:
         names=" ".join(RUNS),
         formats=" ".join(config["figure_formats"]),
     shell:
-        "python -m scratchnet compare --names {params.names} --accuracy {input.accuracy} "
-        "--loss {input.loss} --out-dir results/figures --formats {params.formats} > {log} 2>&1"
+        "python -m scratchnet compare-accuracy {input.accuracy} --names {params.names} "
+        "--out-stem results/figures/compare_accuracy --formats {params.formats} > {log} 2>&1"
+
+
+rule compare_loss:
+    input:
+        loss=all_runs("loss.csv"),
+        code=package_files("plots"),
+    output:
+        figure_outputs(
+            "results/figures/compare_loss", "../report/compare_loss.rst", "Summary"
+        ),
+    log:
+        "results/logs/compare_loss.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        names=" ".join(RUNS),
+        formats=" ".join(config["figure_formats"]),
+    shell:
+        "python -m scratchnet compare-loss {input.loss} --names {params.names} "
+        "--out-stem results/figures/compare_loss --formats {params.formats} > {log} 2>&1"

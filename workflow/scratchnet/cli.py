@@ -334,30 +334,37 @@ def cmd_summary(args) -> None:
     log.info("wrote %s: %d runs", args.out, len(rows))
 
 
-def cmd_compare(args) -> None:
-    import numpy as np
-
-    from scratchnet import plots
+def _per_run(args, what: str) -> dict[str, list[dict]]:
+    """Run name -> rows of its CSV, for the --names and their CSV files in order."""
     from scratchnet.aggregate import read_csv
 
-    if not len(args.names) == len(args.accuracy) == len(args.loss):
-        raise UsageError("compare needs one --accuracy and one --loss file per --names entry")
-    accuracy, loss = {}, {}
-    for name, accuracy_csv, loss_csv in zip(args.names, args.accuracy, args.loss, strict=True):
-        rows = read_csv(accuracy_csv)
-        accuracy[name] = (np.array([r["epoch"] for r in rows]), [r["test_acc"] for r in rows])
-        rows = read_csv(loss_csv)
-        losses = np.array([r["loss"] for r in rows])
+    if len(args.names) != len(args.tables):
+        raise UsageError(f"compare-{what} needs one CSV file per --names entry")
+    return {name: read_csv(table) for name, table in zip(args.names, args.tables, strict=True)}
+
+
+def cmd_compare_accuracy(args) -> None:
+    from scratchnet import plots
+
+    curves = {
+        name: (_column(rows, "epoch"), _column(rows, "test_acc"))
+        for name, rows in _per_run(args, "accuracy").items()
+    }
+    figure = plots.comparison_figure(curves, "epochs", "test accuracy", "Test accuracy per run")
+    written = plots.save(figure, Path(args.out_stem), args.formats)
+    log.info("wrote %s", ", ".join(map(str, written)))
+
+
+def cmd_compare_loss(args) -> None:
+    from scratchnet import plots
+
+    curves = {}
+    for name, rows in _per_run(args, "loss").items():
+        losses = _column(rows, "loss")
         window = max(1, len(losses) // 50)
-        loss[name] = (
-            np.array([r["iteration"] for r in rows]),
-            plots.moving_average(losses, window),
-        )
-    out_dir = Path(args.out_dir)
-    figure = plots.comparison_figure(accuracy, "epochs", "test accuracy", "Test accuracy per run")
-    written = plots.save(figure, out_dir / "compare_accuracy", args.formats)
-    figure = plots.comparison_figure(loss, "iteration", "loss (moving mean)", "Loss per run")
-    written += plots.save(figure, out_dir / "compare_loss", args.formats)
+        curves[name] = (_column(rows, "iteration"), plots.moving_average(losses, window))
+    figure = plots.comparison_figure(curves, "iteration", "loss (moving mean)", "Loss per run")
+    written = plots.save(figure, Path(args.out_stem), args.formats)
     log.info("wrote %s", ", ".join(map(str, written)))
 
 
@@ -471,13 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("compare", help="test accuracy and loss of several runs in two figures")
+    p = sub.add_parser("compare-accuracy", help="test accuracy of several runs in one figure")
+    p.add_argument("tables", nargs="+", help="accuracy.csv of each run, in --names order")
     p.add_argument("--names", nargs="+", required=True)
-    p.add_argument("--accuracy", nargs="+", required=True)
-    p.add_argument("--loss", nargs="+", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--formats", nargs="+", default=["png"])
-    p.set_defaults(func=cmd_compare)
+    _figure_args(p)
+    p.set_defaults(func=cmd_compare_accuracy)
+
+    p = sub.add_parser("compare-loss", help="mini-batch loss of several runs in one figure")
+    p.add_argument("tables", nargs="+", help="loss.csv of each run, in --names order")
+    p.add_argument("--names", nargs="+", required=True)
+    _figure_args(p)
+    p.set_defaults(func=cmd_compare_loss)
 
     p = sub.add_parser("serve", help="the warm worker jobs fork from (started by the workflow)")
     p.add_argument("--socket", required=True, help="Unix socket path to listen on")
