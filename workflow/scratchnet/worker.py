@@ -145,10 +145,15 @@ def _stop(_signum, _frame) -> None:
 
 def serve(path: str, log) -> None:
     """Serve jobs on the Unix socket ``path`` until SIGTERM or the parent process ends."""
+    import gc
     import signal
     import socket
 
     _preload()
+    # Out of the collector's sight: a full collection in a forked job would otherwise
+    # touch every preloaded object, copying ~5,000 shared pages (~50 ms, measured).
+    gc.collect()
+    gc.freeze()
     state, parent = _package_state(), os.getppid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     signal.signal(signal.SIGTERM, _stop)
