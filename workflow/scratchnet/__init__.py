@@ -4,7 +4,8 @@ One idea per module: ``idx`` (IDX files), ``download`` (verified mirror
 downloads), ``dataset`` (normalised arrays), ``functions``/``layers``/``net``
 (the network), ``train``, ``checkpoint``, ``evaluate``, ``gradcheck``,
 ``aggregate`` (CSV/JSON tables), ``plots``. ``cli`` is the command line the
-Snakemake rules call. Nothing here imports Snakemake.
+Snakemake rules call; ``worker`` runs those commands forked from a warm process;
+``bench`` times it all. Nothing here imports Snakemake.
 """
 
 __version__ = "0.1.0"
