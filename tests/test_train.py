@@ -103,3 +103,28 @@ def test_losses_come_back_one_per_update(tiny_data):
     )  # fmt: skip
     assert len(losses) == 13 and [i for i, _ in seen] == list(range(1, 14))
     assert np.all(np.isfinite(losses))
+
+
+def test_a_checkpoint_from_other_data_is_refused_in_one_line(tmp_path, caplog):
+    from scratchnet.cli import main
+
+    paths = {}
+    for name, seed in (("one", 0), ("other", 1)):
+        folder = tmp_path / name
+        write_tiny_idx(folder, n_train=60, n_test=10, side=6, seed=seed)
+        files = {split: folder / file for split, file in SPLIT_NAMES.items()}
+        dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+        paths[name] = [
+            "--pixels",
+            str(folder / "pixels.npy"),
+            "--labels",
+            str(folder / "labels.npz"),
+        ]
+    epoch0 = str(tmp_path / "epoch_000.npz")
+    assert main(["init", *paths["one"], "--out", epoch0, "--hidden-size", "5"]) == 0
+    out = tmp_path / "epoch_001.npz"
+    code = main(["train-epoch", epoch0, *paths["other"], "--out", str(out),
+                 "--losses", str(tmp_path / "losses.csv"), "--hidden-size", "5"])  # fmt: skip
+    assert code == 1 and not out.exists()
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and "trained on other data" in errors[0]

@@ -168,7 +168,7 @@ def cmd_train_epoch(args) -> None:
         checkpoint.require_same("training", meta["training"], asdict(settings), args.previous)
     if meta["dataset_digest"] != data.digest:
         raise checkpoint.CheckpointMismatch(
-            f"{args.previous} was trained on other data than {args.data}; delete the checkpoints"
+            f"{args.previous} was trained on other data than {args.pixels}; delete the checkpoints"
         )
     epoch = meta["epoch"] + 1
     if settings.gradient == "numerical":
