@@ -86,6 +86,7 @@ def test_a_checkpoint_with_other_settings_is_refused_with_the_fix():
     assert "delete it" in message
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
 def test_a_non_finite_loss_stops_the_epoch(tiny_data):
     net = initial_network(ModelSettings(hidden_size=8), tiny_data.input_size, 10)
     with pytest.raises(TrainingDiverged, match="iteration 2: loss is nan"):
