@@ -284,6 +284,13 @@ def cmd_metrics(args) -> None:
     log.info("%s", summary)
 
 
+def _save_figure(figure, args) -> None:
+    from scratchnet import plots
+
+    written = plots.save(figure, Path(args.out_stem), args.formats)
+    log.info("wrote %s", ", ".join(map(str, written)))
+
+
 def _column(rows: list[dict], key: str):
     import numpy as np
 
@@ -303,8 +310,7 @@ def cmd_loss_figure(args) -> None:
         )
     else:  # epochs: 0 trains nothing
         figure = plots.loss_figure(np.array([0]), np.array([np.nan]), args.title)
-    written = plots.save(figure, Path(args.out_stem), args.formats)
-    log.info("wrote %s", ", ".join(map(str, written)))
+    _save_figure(figure, args)
 
 
 def cmd_accuracy_figure(args) -> None:
@@ -318,8 +324,7 @@ def cmd_accuracy_figure(args) -> None:
         _column(accuracy, "test_acc"),
         args.title,
     )
-    written = plots.save(figure, Path(args.out_stem), args.formats)
-    log.info("wrote %s", ", ".join(map(str, written)))
+    _save_figure(figure, args)
 
 
 def cmd_summary(args) -> None:
@@ -351,8 +356,7 @@ def cmd_compare_accuracy(args) -> None:
         for name, rows in _per_run(args, "accuracy").items()
     }
     figure = plots.comparison_figure(curves, "epochs", "test accuracy", "Test accuracy per run")
-    written = plots.save(figure, Path(args.out_stem), args.formats)
-    log.info("wrote %s", ", ".join(map(str, written)))
+    _save_figure(figure, args)
 
 
 def cmd_compare_loss(args) -> None:
@@ -364,8 +368,7 @@ def cmd_compare_loss(args) -> None:
         window = max(1, len(losses) // 50)
         curves[name] = (_column(rows, "iteration"), plots.moving_average(losses, window))
     figure = plots.comparison_figure(curves, "iteration", "loss (moving mean)", "Loss per run")
-    written = plots.save(figure, Path(args.out_stem), args.formats)
-    log.info("wrote %s", ", ".join(map(str, written)))
+    _save_figure(figure, args)
 
 
 def cmd_serve(args) -> None:
@@ -381,10 +384,11 @@ def cmd_serve(args) -> None:
 # --- wiring -------------------------------------------------------------------------------
 
 
-def _figure_args(parser: argparse.ArgumentParser) -> None:
+def _figure_args(parser: argparse.ArgumentParser, titled: bool = True) -> None:
     parser.add_argument("--out-stem", required=True, help="path without extension")
     parser.add_argument("--formats", nargs="+", default=["png"])
-    parser.add_argument("--title", default="")
+    if titled:
+        parser.add_argument("--title", default="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -481,13 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare-accuracy", help="test accuracy of several runs in one figure")
     p.add_argument("tables", nargs="+", help="accuracy.csv of each run, in --names order")
     p.add_argument("--names", nargs="+", required=True)
-    _figure_args(p)
+    _figure_args(p, titled=False)
     p.set_defaults(func=cmd_compare_accuracy)
 
     p = sub.add_parser("compare-loss", help="mini-batch loss of several runs in one figure")
     p.add_argument("tables", nargs="+", help="loss.csv of each run, in --names order")
     p.add_argument("--names", nargs="+", required=True)
-    _figure_args(p)
+    _figure_args(p, titled=False)
     p.set_defaults(func=cmd_compare_loss)
 
     p = sub.add_parser("serve", help="the warm worker jobs fork from (started by the workflow)")
