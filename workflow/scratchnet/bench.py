@@ -282,10 +282,11 @@ def _fastest(results: list[dict | None]) -> dict | None:
 def _prepared_data(mirror: Path, folder: Path) -> dataset.Dataset:
     """The dataset as the DAG prepares it (prepared here when the DAG is skipped)."""
     if not (folder / "pixels.npy").exists():
-        names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+        import yaml
+
+        specs = yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]["mnist"]["files"]
         folder.mkdir(parents=True)
-        files = {split: mirror / name for split, name in zip(dataset.SPLITS, names, strict=True)}
+        files = {split: mirror / specs[split]["name"] for split in dataset.SPLITS}
         dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
     return dataset.load(folder / "pixels.npy", folder / "labels.npz")
 
