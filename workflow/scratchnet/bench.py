@@ -239,15 +239,29 @@ def dag_run(
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                "--directory", str(workdir), "--cores", "2", "--quiet", "all"]  # fmt: skip
-    start = time.perf_counter()
+    start, busy_before = time.perf_counter(), machine_busy_seconds()
     subprocess.run(command, check=True, capture_output=True, timeout=1800, env=env)
-    seconds = time.perf_counter() - start
+    seconds, busy_after = time.perf_counter() - start, machine_busy_seconds()
     metrics = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/*/metrics.json"))]
     return {
         "seconds": seconds,
+        "cpu_seconds": None if busy_before is None else busy_after - busy_before,
         "test_acc": metrics[0]["final_test_acc"] if len(metrics) == 1 else None,
         "peak_rss_mb": peak_rss_by_rule(workdir),
     }
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot (Linux /proc/stat), or None.
+
+    Machine-wide, because the forked jobs are the worker's children, not Snakemake's."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_by_rule(workdir: Path) -> dict[str, float]:
@@ -357,6 +371,12 @@ def main(args) -> None:
         print(f"  {name}: {ms:.3f} ms ({steps['book float64'] / ms:.1f}x the book)")
     print("weights after one epoch from the same start and batches, relative to the book's:")
     print("  " + ", ".join(f"library {dtype} {d:.1e}" for dtype, d in drift.items()))
+    if dag is not None and dag["cpu_seconds"] is not None:
+        print("\nCPU busy on all cores during the median run, and average cores used:")
+        for name, run in (("one run", dag), ("4-run sweep", sweep)):
+            if run is not None:
+                cores = run["cpu_seconds"] / run["seconds"]
+                print(f"  {name}: {run['cpu_seconds']:.1f} CPU-s, {cores:.2f} cores")
     if dag is not None:
         print("\npeak RSS per job kind and of the worker (MB):")
         for rule, mb in dag["peak_rss_mb"].items():

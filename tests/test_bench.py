@@ -1,0 +1,35 @@
+"""The benchmark's statistics (the benchmark itself is not part of pytest: it times things)."""
+
+import os
+
+import pytest
+from scratchnet.bench import _median, _spread, machine_busy_seconds
+
+
+def test_the_median_run_counts_and_every_time_is_kept():
+    runs = [{"seconds": 3.0, "test_acc": 0.3}, None, {"seconds": 1.0, "test_acc": 0.1},
+            {"seconds": 2.0, "test_acc": 0.2}]  # fmt: skip
+    median = _median(runs)
+    assert median["seconds"] == 2.0
+    assert median["test_acc"] == 0.2  # the whole run, not a mix of runs
+    assert median["all_seconds"] == [1.0, 2.0, 3.0]
+    assert _spread(median) == "1.0-3.0"
+
+
+def test_an_even_count_takes_the_lower_middle_run():
+    runs = [{"seconds": s} for s in (4.0, 1.0, 3.0, 2.0)]
+    assert _median(runs)["seconds"] == 2.0
+
+
+def test_no_finished_run_gives_none_and_a_single_run_no_range():
+    assert _median([None, None]) is None
+    assert _spread(_median([{"seconds": 5.0}])) == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="Linux /proc/stat only")
+def test_machine_busy_seconds_reads_a_counter_that_never_goes_back():
+    first = machine_busy_seconds()
+    sum(i * i for i in range(200_000))
+    second = machine_busy_seconds()
+    assert isinstance(first, float)
+    assert second >= first > 0
