@@ -340,24 +340,24 @@ def _timed_runs(args, mirror: Path, tmp: Path) -> tuple[dict, dataset.Dataset]:
 def main(args) -> None:
     mirror = Path(args.mirror)
     with tempfile.TemporaryDirectory(prefix="scratchnet-bench-") as tmp:
-        best, data = _timed_runs(args, mirror, Path(tmp))
+        median, data = _timed_runs(args, mirror, Path(tmp))
         drift = {dtype: trajectory_difference(data, dtype) for dtype in ("float64", "float32")}
         steps = {
             "book float64": book_ms_per_step(data),
             "library float64": ms_per_step(data, "float64"),
             "library float32": ms_per_step(data, "float32"),
         }
-    dag, sweep, book_s = best.get("dag"), best.get("sweep"), best["book"]["seconds"]
+    dag, sweep, book_s = median.get("dag"), median.get("sweep"), median["book"]["seconds"]
     rows = [
         "| system | median wall s | range s | ratio to book loop | final test acc |",
         "|---|---|---|---|---|",
     ]
-    rows.append(_row("book loop, float64 (10,000 updates)", best["book"], book_s))
+    rows.append(_row("book loop, float64 (10,000 updates)", median["book"], book_s))
     if dag is not None:
         rows.append(_row("whole DAG, snakemake --cores 2, from .gz", dag, book_s))
-        rows.append(_row("  the same, SCRATCHNET_WORKER=off", best["dag, worker off"], book_s))
-    rows.append(_row("library alone, float32, no Snakemake", best["library"], book_s))
-    rows.append(_row("PyTorch CPU, 1 thread", best["torch"], book_s))
+        rows.append(_row("  the same, SCRATCHNET_WORKER=off", median["dag, worker off"], book_s))
+    rows.append(_row("library alone, float32, no Snakemake", median["library"], book_s))
+    rows.append(_row("PyTorch CPU, 1 thread", median["torch"], book_s))
     if sweep is not None:
         per_run = sweep["seconds"] / dag["seconds"]
         rows.append(
@@ -381,5 +381,5 @@ def main(args) -> None:
         print("\npeak RSS per job kind and of the worker (MB):")
         for rule, mb in dag["peak_rss_mb"].items():
             print(f"  {rule}: {mb:.0f}")
-    if best["torch"] is None:
+    if median["torch"] is None:
         print("note: PyTorch not installed: pip install torch==2.13.0 to include it")
