@@ -1,0 +1,35 @@
+"""The figures' helpers: the loss curve's running mean, and stable multi-format saving."""
+
+import numpy as np
+import pytest
+from scratchnet.plots import accuracy_figure, moving_average, save
+
+
+def test_running_mean_is_trailing_and_shorter_at_the_start():
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_allclose(moving_average(values, 2), [1.0, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_allclose(moving_average(values, 3), [1.0, 1.5, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(moving_average(values, 1), values)
+    np.testing.assert_allclose(moving_average(values, 10), np.cumsum(values) / np.arange(1, 6))
+
+
+def draw():
+    epochs = np.arange(4)
+    return accuracy_figure(epochs, epochs / 4, epochs / 5, "run default")
+
+
+@pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_the_same_figure_saves_to_the_same_bytes_on_any_day(tmp_path, monkeypatch, fmt, magic):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # matplotlib's clock for dates it writes
+    first = save(draw(), tmp_path / "a" / "accuracy", [fmt])
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(400 * 86400))
+    second = save(draw(), tmp_path / "b" / "accuracy", [fmt])
+    assert first == [tmp_path / "a" / f"accuracy.{fmt}"]
+    assert first[0].read_bytes().startswith(magic)
+    assert first[0].read_bytes() == second[0].read_bytes()
+
+
+def test_every_format_asked_for_is_written_and_nothing_else(tmp_path):
+    written = save(draw(), tmp_path / "accuracy", ["png", "svg"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accuracy.png", "accuracy.svg"]
+    assert written == [tmp_path / "accuracy.png", tmp_path / "accuracy.svg"]
