@@ -1,29 +1,36 @@
-"""Evaluation in memory-bounded chunks: the numbers of one pass over every row."""
+"""Evaluation block by block: the numbers of one pass over every image of the whole set."""
 
 import numpy as np
 import pytest
+from conftest import SPLIT_NAMES, write_tiny_idx
+from scratchnet import dataset, evalset
 from scratchnet.dataset import Dataset, normalize
 from scratchnet.evaluate import accuracy_and_loss, evaluate
 from scratchnet.net import TwoLayerNet
 
-ROWS, PIXELS = 103, 49
+ROWS, SHAPE = 103, (7, 7)
 
 
 def net_and_images(dtype: str) -> tuple[TwoLayerNet, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
     # large weights, so that predictions vary and the accuracy is neither 0 nor 1
-    net = TwoLayerNet(PIXELS, 8, 10, weight_init_std=1.0, rng=rng, dtype=dtype)
-    pixels = rng.integers(0, 256, (ROWS, PIXELS), dtype=np.uint8)
+    net = TwoLayerNet(SHAPE[0] * SHAPE[1], 8, 10, weight_init_std=1.0, rng=rng, dtype=dtype)
+    pixels = rng.integers(0, 256, (ROWS, *SHAPE), dtype=np.uint8)
+    for image in pixels:  # blank borders of varying width, as in MNIST
+        top, left = rng.integers(1, 4, 2)
+        image[:top], image[:, :left] = 0, 0
     labels = rng.integers(0, 10, ROWS).astype(np.uint8)
-    return net, pixels, labels
+    return net, pixels.reshape(ROWS, -1), labels
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("chunk_rows", [1, 10, ROWS, 500])  # 10: a shorter last chunk
-def test_any_chunk_size_gives_the_accuracy_and_loss_of_the_whole_set(dtype, chunk_rows):
+@pytest.mark.parametrize("block_rows", [1, 10, ROWS, 500])  # 10: a shorter last block
+def test_any_block_size_gives_the_accuracy_and_loss_of_the_whole_set(dtype, block_rows):
     net, pixels, labels = net_and_images(dtype)
+    blocks = evalset.blocks_of(pixels, labels, SHAPE, block_rows)
+    assert any(len(b.columns) < pixels.shape[1] for b in blocks), "no blank column left out"
     x = normalize(pixels).astype(dtype)
-    accuracy, loss = accuracy_and_loss(net, pixels, labels, chunk_rows=chunk_rows)
+    accuracy, loss = accuracy_and_loss(net, blocks)
     assert 0 < accuracy < 1
     assert accuracy == net.accuracy(x, labels)
     assert loss == pytest.approx(net.loss(x, labels), rel=1e-6)
@@ -32,10 +39,34 @@ def test_any_chunk_size_gives_the_accuracy_and_loss_of_the_whole_set(dtype, chun
 def test_train_and_test_sets_are_scored_apart():
     net, pixels, labels = net_and_images("float32")
     split = 80
-    data = Dataset(pixels[:split], labels[:split], pixels[split:], labels[split:], "digest")
-    scores = evaluate(net, data)
+    data = Dataset(pixels[:split], labels[:split], pixels[split:], labels[split:], "d", SHAPE)
+    scores = evaluate(net, evalset.pack(data, block_rows=16))
     for name, rows in (("train", slice(None, split)), ("test", slice(split, None))):
         x, t = normalize(pixels[rows]), labels[rows]
         assert scores[f"{name}_acc"] == net.accuracy(x, t)
         assert scores[f"{name}_loss"] == pytest.approx(net.loss(x, t), rel=1e-6)
     assert scores["train_acc"] != scores["test_acc"]
+
+
+def test_a_checkpoint_is_not_evaluated_on_other_data(tmp_path, caplog):
+    from scratchnet.cli import main
+
+    evaluation = {}
+    for name, seed in (("one", 0), ("other", 1)):
+        folder = tmp_path / name
+        write_tiny_idx(folder, n_train=60, n_test=10, side=6, seed=seed)
+        files = {split: folder / file for split, file in SPLIT_NAMES.items()}
+        data = dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+        evalset.save(evalset.pack(data), folder / "eval.npy", folder / "eval.npz")
+        evaluation[name] = ["--pixels", str(folder / "eval.npy"),
+                            "--index", str(folder / "eval.npz")]  # fmt: skip
+    one = ["--pixels", str(tmp_path / "one" / "pixels.npy"),
+           "--labels", str(tmp_path / "one" / "labels.npz")]  # fmt: skip
+    epoch0 = str(tmp_path / "epoch_000.npz")
+    assert main(["init", *one, "--out", epoch0, "--hidden-size", "5"]) == 0
+    assert main(["evaluate", epoch0, *evaluation["one"], "--out", str(tmp_path / "ok.json")]) == 0
+    out = tmp_path / "other.json"
+    assert main(["evaluate", epoch0, *evaluation["other"], "--out", str(out)]) == 1
+    assert not out.exists()
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and "trained on other data" in errors[0] and "eval.npz" in errors[0]

@@ -57,6 +57,7 @@ def test_prepare_writes_the_pixels_and_labels_the_jobs_load(tmp_path):
     assert loaded.pixels_train.dtype == np.uint8 and loaded.t_train.shape == (30,)
     np.testing.assert_array_equal(loaded.pixels_test, data.pixels_test)
     assert loaded.digest == data.digest and len(loaded.digest) == 64
+    assert loaded.image_shape == data.image_shape == (5, 5)
 
 
 def test_the_normalised_npz_holds_the_values_the_jobs_compute(tmp_path):
@@ -113,4 +114,4 @@ def test_prepare_rejects_images_of_different_sizes(tmp_path):
     message = _prepare_with(
         tmp_path, "test_images", idx.encode_images(np.zeros((7, 4, 4), np.uint8))
     )
-    assert "25 pixels" in message and "16" in message
+    assert "has 5x5 images" in message and "has 4x4" in message

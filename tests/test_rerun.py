@@ -18,6 +18,7 @@ FIGURES = {"plot_loss": 1, "plot_accuracy": 1}
 TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "summary": 1, **FIGURES}
 TRAINING_ONWARD = {"train_epoch": 3, "evaluate": 3, **TABLES}
 MODEL_ONWARD = {"init_network": 1, "gradcheck": 1, "train_epoch": 3, "evaluate": 4, **TABLES}
+DATA_ONWARD = {"prepare": 1, "normalize": 1, "pack_evaluation": 1, **MODEL_ONWARD}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def test_editing_plotting_code_redraws_only_figures(project):
 
 def test_editing_the_data_code_rebuilds_everything_after_the_download(project):
     edit_module(project, "dataset")
-    assert planned(project) == {"prepare": 1, "normalize": 1, **MODEL_ONWARD}
+    assert planned(project) == DATA_ONWARD
 
 
 def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
@@ -151,7 +152,7 @@ def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
         (("--forcerun", "train_epoch"), TRAINING_ONWARD),
         (("--force", "results/default/metrics.json"), {"metrics": 1}),
         (("--force", "results/default/accuracy.csv"), {"accuracy_table": 1}),
-        (("--forcerun", "prepare"), {"prepare": 1, "normalize": 1, **MODEL_ONWARD}),
+        (("--forcerun", "prepare"), DATA_ONWARD),
     ],
 )
 def test_forcing_a_stage_reruns_it_and_what_depends_on_it(project, args, expected):

@@ -55,7 +55,7 @@ def test_adding_a_run_plans_only_that_run_and_the_summary(tiny_project):
     assert runs == {"fast"}
     rules = {rule for rule, _ in planned}
     assert {"summary", "compare_accuracy", "compare_loss", "train_epoch"} <= rules
-    assert not {"download", "prepare", "normalize"} & rules
+    assert not {"download", "prepare", "normalize", "pack_evaluation"} & rules
 
 
 def test_removing_a_run_rebuilds_only_summary_and_comparison(tiny_project):

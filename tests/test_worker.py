@@ -70,8 +70,9 @@ def scratchnet(project: Project, *args: str, worker: str = "off", env: dict | No
 
 def evaluate_args(out: str) -> list[str]:
     data = "results/data/tiny"
-    return ["evaluate", f"{RUN}/checkpoints/epoch_002.npz", "--pixels", f"{data}/pixels.npy",
-            "--labels", f"{data}/labels.npz", "--out", out]  # fmt: skip
+    return ["evaluate", f"{RUN}/checkpoints/epoch_002.npz", "--pixels",
+            f"{data}/evaluation_pixels.npy", "--index", f"{data}/evaluation_index.npz",
+            "--out", out]  # fmt: skip
 
 
 def test_a_forked_job_writes_the_same_bytes_as_a_job_on_its_own(built, worker):

@@ -83,6 +83,10 @@ PREPARED = {
     "pixels": f"results/data/{DATASET}/pixels.npy",
     "labels": f"results/data/{DATASET}/labels.npz",
 }
+EVALUATION_SET = {
+    "pixels": f"results/data/{DATASET}/evaluation_pixels.npy",
+    "index": f"results/data/{DATASET}/evaluation_index.npz",
+}
 FILES = DATASET_SPEC["files"]
 FILE_SHA256 = {spec["name"]: spec["sha256"] for spec in FILES.values()}
 

@@ -1,5 +1,6 @@
 # Data stage: fetch the four IDX .gz files (verified), parse them into 8-bit pixels (what
-# the jobs read), and write the normalised float32 .npz beside training, off its path.
+# the jobs read), and write beside training, off its path, the normalised float32 .npz
+# and the evaluation set (the images in blocks without their blank pixels).
 
 
 # Downloads run where Snakemake runs: cluster compute nodes often have no internet.
@@ -76,3 +77,24 @@ rule normalize:
     shell:
         "python -m scratchnet normalize --pixels {input.pixels} --labels {input.labels} "
         "--out {output} > {log} 2>&1"
+
+
+rule pack_evaluation:
+    input:
+        pixels="results/data/{dataset}/pixels.npy",
+        labels="results/data/{dataset}/labels.npz",
+        code=package_files("evalset", "dataset", "atomic"),
+    output:
+        pixels="results/data/{dataset}/evaluation_pixels.npy",
+        index="results/data/{dataset}/evaluation_index.npz",
+    log:
+        "results/data/logs/{dataset}/pack_evaluation.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=5,
+    shell:
+        "python -m scratchnet pack-evaluation --pixels {input.pixels} --labels {input.labels} "
+        "--out-pixels {output.pixels} --out-index {output.index} > {log} 2>&1"

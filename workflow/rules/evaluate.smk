@@ -4,9 +4,9 @@
 
 rule evaluate:
     input:
-        **PREPARED,
+        **EVALUATION_SET,
         checkpoint="results/{run}/checkpoints/epoch_{epoch}.npz",
-        code=NETWORK_CODE + package_files("evaluate", "dataset"),
+        code=NETWORK_CODE + package_files("evaluate", "evalset", "dataset"),
     output:
         "results/{run}/evaluation/epoch_{epoch}.json",
     log:
@@ -18,7 +18,7 @@ rule evaluate:
         mem_mb=300,
         runtime=5,
     shell:
-        "python -m scratchnet evaluate {input.checkpoint} --pixels {input.pixels} --labels {input.labels} --out {output} "
+        "python -m scratchnet evaluate {input.checkpoint} --pixels {input.pixels} --index {input.index} --out {output} "
         "> {log} 2>&1"
 
 

@@ -116,6 +116,24 @@ def cmd_normalize(args) -> None:
     log.info("wrote %s in %.2f s", args.out, time.perf_counter() - start)
 
 
+def cmd_pack_evaluation(args) -> None:
+    from scratchnet import evalset
+
+    start = time.perf_counter()
+    packed = evalset.pack(_load_data(args))
+    evalset.save(packed, args.out_pixels, args.out_index)
+    blocks = packed.train + packed.test
+    kept = sum(b.pixels.size for b in blocks) / sum(len(b.labels) for b in blocks)
+    log.info(
+        "wrote %s and %s: %d blocks keeping %.0f pixels per image on average, in %.2f s",
+        args.out_pixels,
+        args.out_index,
+        len(blocks),
+        kept,
+        time.perf_counter() - start,
+    )
+
+
 # --- network ----------------------------------------------------------------------------
 
 
@@ -211,14 +229,19 @@ def _write_losses(path, epoch: int, first_iteration: int, losses) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from scratchnet import checkpoint
+    from scratchnet import checkpoint, evalset
     from scratchnet.atomic import write_text_atomically
     from scratchnet.evaluate import evaluate
 
     net, meta = checkpoint.load(args.checkpoint)
-    data = _load_data(args)
+    images = evalset.load(args.pixels, args.index)
+    if meta["dataset_digest"] != images.digest:
+        raise checkpoint.CheckpointMismatch(
+            f"{args.checkpoint} was trained on other data than {args.index} holds; "
+            "evaluate it on its own dataset's evaluation set, or retrain it"
+        )
     start = time.perf_counter()
-    scores = evaluate(net, data)
+    scores = evaluate(net, images)
     row = {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
     write_text_atomically(args.out, json.dumps(row, indent=1) + "\n")
     log.info("epoch %d: %s (%.2f s)", meta["epoch"], scores, time.perf_counter() - start)
@@ -421,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_normalize)
 
+    p = sub.add_parser("pack-evaluation", help="the evaluation set: blocks without blank pixels")
+    _data_args(p)
+    p.add_argument("--out-pixels", required=True, help="where to write the blocks' pixels .npy")
+    p.add_argument("--out-index", required=True, help="where to write the blocks' index .npz")
+    p.set_defaults(func=cmd_pack_evaluation)
+
     p = sub.add_parser("init", help="write the seeded initial network (epoch 0)")
     _data_args(p)
     p.add_argument("--out", required=True)
@@ -439,7 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="accuracy and loss of a checkpoint on train and test")
     p.add_argument("checkpoint")
-    _data_args(p)
+    p.add_argument("--pixels", required=True, help="the evaluation set's .npy (pack-evaluation)")
+    p.add_argument("--index", required=True, help="the evaluation set's .npz (pack-evaluation)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
 

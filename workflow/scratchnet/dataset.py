@@ -1,7 +1,7 @@
 """The dataset in two forms: 8-bit pixels for the pipeline, normalised float32 for people.
 
 ``prepare`` parses the four IDX .gz files into ``pixels.npy`` (train and test
-images stacked, uint8) and ``labels.npz`` (labels and the source digest), which
+images stacked, uint8) and ``labels.npz`` (labels, image shape, source digest), which
 every training and evaluation job loads in milliseconds.
 ``write_normalized`` turns that into the documented .npz of float32 images in
 [0, 1] -- the same values the jobs compute batch by batch with :func:`normalize`.
@@ -33,6 +33,7 @@ class Dataset:
     pixels_test: np.ndarray
     t_test: np.ndarray
     digest: str  # identifies the source files, recorded in every checkpoint
+    image_shape: tuple[int, int] | None = None  # (rows, cols), when known
 
     @property
     def input_size(self) -> int:
@@ -64,7 +65,7 @@ def _read_verified(path: Path, expected_sha256: str | None) -> bytes:
 
 def _pair(
     images_gz: Path, labels_gz: Path, num_classes: int, sha256: tuple[str | None, str | None]
-) -> tuple[np.ndarray, np.ndarray, str]:
+) -> tuple[np.ndarray, np.ndarray, str, tuple[int, int]]:
     image_bytes = _read_verified(images_gz, sha256[0])
     label_bytes = _read_verified(labels_gz, sha256[1])
     images = idx.parse_images(image_bytes, str(images_gz))
@@ -74,7 +75,7 @@ def _pair(
             f"{images_gz} has {len(images)} images but {labels_gz} has {len(labels)} labels"
         )
     digest = hashlib.sha256(image_bytes).hexdigest() + hashlib.sha256(label_bytes).hexdigest()
-    return images, labels, digest
+    return images, labels, digest, idx.image_shape(image_bytes, str(images_gz))
 
 
 def prepare(
@@ -87,22 +88,22 @@ def prepare(
     """Parse and validate the four IDX files named by ``files`` (keys: SPLITS), checking
     their payloads against ``sha256`` (same keys) when given; write them."""
     sha256 = sha256 or {}
-    x_train, t_train, train_digest = _pair(
+    x_train, t_train, train_digest, train_shape = _pair(
         files["train_images"],
         files["train_labels"],
         num_classes,
         (sha256.get("train_images"), sha256.get("train_labels")),
     )
-    x_test, t_test, test_digest = _pair(
+    x_test, t_test, test_digest, test_shape = _pair(
         files["test_images"],
         files["test_labels"],
         num_classes,
         (sha256.get("test_images"), sha256.get("test_labels")),
     )
-    if x_train.shape[1] != x_test.shape[1]:
+    if train_shape != test_shape:
         raise idx.IdxError(
-            f"{files['train_images']} has {x_train.shape[1]} pixels per image "
-            f"but {files['test_images']} has {x_test.shape[1]}"
+            f"{files['train_images']} has {'x'.join(map(str, train_shape))} images "
+            f"but {files['test_images']} has {'x'.join(map(str, test_shape))}"
         )
     data = Dataset(
         x_train,
@@ -110,11 +111,17 @@ def prepare(
         x_test,
         t_test,
         hashlib.sha256((train_digest + test_digest).encode()).hexdigest(),
+        train_shape,
     )
     write_atomically(
         pixels_out, lambda tmp: _save_stacked_npy(tmp, data.pixels_train, data.pixels_test)
     )
-    labels = {"t_train": data.t_train, "t_test": data.t_test, "digest": np.array(data.digest)}
+    labels = {
+        "t_train": data.t_train,
+        "t_test": data.t_test,
+        "digest": np.array(data.digest),
+        "image_shape": np.array(data.image_shape),
+    }
     write_npz_atomically(labels_out, labels)
     return data
 
@@ -165,10 +172,11 @@ def load(pixels_path: str | Path, labels_path: str | Path) -> Dataset:
     pixels = np.asarray(np.load(pixels_path, mmap_mode="r", allow_pickle=False))
     with np.load(labels_path, allow_pickle=False) as labels:
         t_train, t_test, digest = labels["t_train"], labels["t_test"], str(labels["digest"])
+        shape = tuple(int(n) for n in labels["image_shape"]) if "image_shape" in labels else None
     if len(pixels) != len(t_train) + len(t_test):
         raise ValueError(
             f"{pixels_path} holds {len(pixels)} images but {labels_path} has "
             f"{len(t_train)} + {len(t_test)} labels; rerun the prepare step"
         )
     n = len(t_train)
-    return Dataset(pixels[:n], t_train, pixels[n:], t_test, digest)
+    return Dataset(pixels[:n], t_train, pixels[n:], t_test, digest, shape)

@@ -1,34 +1,34 @@
-"""Accuracy and mean loss of a network on whole datasets, in memory-bounded chunks."""
+"""Accuracy and mean loss of a network on whole datasets, block by block.
+
+The blocks come from :mod:`scratchnet.evalset`: every image once, blank pixel columns
+left out, which gives the same sums with about half the multiplications.
+"""
 
 import numpy as np
 
-from scratchnet.dataset import Dataset, normalize
+from scratchnet.dataset import normalize
+from scratchnet.evalset import Block, EvaluationSet
 from scratchnet.functions import CROSS_ENTROPY_DELTA, softmax
 from scratchnet.net import TwoLayerNet
 
-CHUNK_ROWS = 2000  # measured: ~0.2 s for 70,000 images, under 100 MB
 
-
-def accuracy_and_loss(
-    net: TwoLayerNet, pixels: np.ndarray, labels: np.ndarray, chunk_rows: int = CHUNK_ROWS
-) -> tuple[float, float]:
-    """Fraction classified right and mean cross-entropy over all rows of ``pixels``."""
-    correct, loss_sum = 0, 0.0
-    buffer = np.empty((min(chunk_rows, len(pixels)), pixels.shape[1]), dtype=np.float32)
-    for start in range(0, len(pixels), chunk_rows):
-        chunk = pixels[start : start + chunk_rows]
-        x = normalize(chunk, out=buffer[: len(chunk)]).astype(net.dtype, copy=False)
-        t = labels[start : start + chunk_rows]
-        scores = net.scores(x)
+def accuracy_and_loss(net: TwoLayerNet, blocks: list[Block]) -> tuple[float, float]:
+    """Fraction classified right and mean cross-entropy over every image of ``blocks``."""
+    correct, loss_sum, count = 0, 0.0, 0
+    for block in blocks:
+        x = normalize(block.pixels).astype(net.dtype, copy=False)
+        t = block.labels
+        scores = net.scores_at(x, block.columns)
         correct += int(np.count_nonzero(scores.argmax(axis=1) == t))
         picked = softmax(scores)[np.arange(len(t)), t]
         loss_sum += float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA), dtype=np.float64))
-    return correct / len(labels), loss_sum / len(labels)
+        count += len(t)
+    return correct / count, loss_sum / count
 
 
-def evaluate(net: TwoLayerNet, data: Dataset) -> dict[str, float]:
-    train_acc, train_loss = accuracy_and_loss(net, data.pixels_train, data.t_train)
-    test_acc, test_loss = accuracy_and_loss(net, data.pixels_test, data.t_test)
+def evaluate(net: TwoLayerNet, evalset: EvaluationSet) -> dict[str, float]:
+    train_acc, train_loss = accuracy_and_loss(net, evalset.train)
+    test_acc, test_loss = accuracy_and_loss(net, evalset.test)
     return {
         "train_acc": train_acc,
         "test_acc": test_acc,

@@ -52,6 +52,11 @@ def parse_images(data: bytes, name: str = "images") -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, rows * cols)
 
 
+def image_shape(data: bytes, name: str = "images") -> tuple[int, int]:
+    """(rows, cols) of each image in the bytes of an IDX images file."""
+    return _header(data, name, IMAGES_MAGIC)[1:]
+
+
 def parse_labels(data: bytes, name: str = "labels", num_classes: int = 10) -> np.ndarray:
     """Return an (n,) uint8 array from the bytes of an IDX labels file."""
     dims = _header(data, name, LABELS_MAGIC)
