@@ -2,7 +2,8 @@
 
 One idea per module: ``idx`` (IDX files), ``download`` (verified mirror
 downloads), ``dataset`` (normalised arrays), ``functions``/``layers``/``net``
-(the network), ``train``, ``checkpoint``, ``evaluate``, ``gradcheck``,
+(the network), ``train``, ``checkpoint``, ``evalset`` (the images in blocks without
+blank pixels), ``evaluate``, ``gradcheck``,
 ``aggregate`` (CSV/JSON tables), ``plots``. ``cli`` is the command line the
 Snakemake rules call; ``worker`` runs those commands forked from a warm process;
 ``bench`` times it all. Nothing here imports Snakemake.
