@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from scratchnet import idx
+from scratchnet import dataset, idx
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
@@ -46,6 +46,18 @@ def write_tiny_idx(folder: Path, n_train=600, n_test=100, side=7, seed=0) -> dic
     for name, payload in payloads.items():
         (folder / name).write_bytes(gzip.compress(payload, mtime=0))
     return {name: hashlib.sha256(p).hexdigest() for name, p in payloads.items()}
+
+
+def prepare_tiny(folder: Path, seed: int = 0, **sizes) -> dataset.Dataset:
+    """Tiny IDX files written to ``folder`` and prepared into its pixels.npy, labels.npz."""
+    write_tiny_idx(folder, seed=seed, **sizes)
+    files = {split: folder / name for split, name in SPLIT_NAMES.items()}
+    return dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+
+
+def prepared_args(folder: Path) -> list[str]:
+    """The --pixels/--labels arguments naming what :func:`prepare_tiny` wrote."""
+    return ["--pixels", str(folder / "pixels.npy"), "--labels", str(folder / "labels.npz")]
 
 
 def tiny_dataset_entry(digests: dict[str, str], mirrors: list[str]) -> dict:

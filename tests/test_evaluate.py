@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import SPLIT_NAMES, write_tiny_idx
-from scratchnet import dataset, evalset
+from conftest import prepare_tiny, prepared_args
+from scratchnet import evalset
 from scratchnet.dataset import Dataset, normalize
 from scratchnet.evaluate import accuracy_and_loss, evaluate
 from scratchnet.net import TwoLayerNet
@@ -54,14 +54,11 @@ def test_a_checkpoint_is_not_evaluated_on_other_data(tmp_path, caplog):
     evaluation = {}
     for name, seed in (("one", 0), ("other", 1)):
         folder = tmp_path / name
-        write_tiny_idx(folder, n_train=60, n_test=10, side=6, seed=seed)
-        files = {split: folder / file for split, file in SPLIT_NAMES.items()}
-        data = dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+        data = prepare_tiny(folder, seed, n_train=60, n_test=10, side=6)
         evalset.save(evalset.pack(data), folder / "eval.npy", folder / "eval.npz")
         evaluation[name] = ["--pixels", str(folder / "eval.npy"),
                             "--index", str(folder / "eval.npz")]  # fmt: skip
-    one = ["--pixels", str(tmp_path / "one" / "pixels.npy"),
-           "--labels", str(tmp_path / "one" / "labels.npz")]  # fmt: skip
+    one = prepared_args(tmp_path / "one")
     epoch0 = str(tmp_path / "epoch_000.npz")
     assert main(["init", *one, "--out", epoch0, "--hidden-size", "5"]) == 0
     assert main(["evaluate", epoch0, *evaluation["one"], "--out", str(tmp_path / "ok.json")]) == 0

@@ -5,8 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SPLIT_NAMES, write_tiny_idx
-from scratchnet import dataset
+from conftest import prepare_tiny, prepared_args
 from scratchnet.gradcheck import GradientCheckFailed, check_gradients, require_within
 from scratchnet.net import TwoLayerNet
 
@@ -49,10 +48,8 @@ def test_sampling_checks_the_requested_number_of_entries():
 
 
 def test_the_command_fails_with_a_clear_message_and_writes_no_csv(tmp_path):
-    write_tiny_idx(tmp_path, n_train=20, n_test=5, side=4)
-    files = {split: tmp_path / name for split, name in SPLIT_NAMES.items()}
-    dataset.prepare(files, tmp_path / "pixels.npy", tmp_path / "labels.npz")
-    data = ["--pixels", str(tmp_path / "pixels.npy"), "--labels", str(tmp_path / "labels.npz")]
+    prepare_tiny(tmp_path, n_train=20, n_test=5, side=4)
+    data = prepared_args(tmp_path)
     initial, out = str(tmp_path / "epoch_000.npz"), str(tmp_path / "gradcheck.csv")
     init = [
         sys.executable,

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import SPLIT_NAMES, write_tiny_idx
-from scratchnet import checkpoint, dataset
+from conftest import prepare_tiny, prepared_args
+from scratchnet import checkpoint
 from scratchnet.train import (
     ModelSettings,
     TrainingDiverged,
@@ -17,10 +17,7 @@ from scratchnet.train import (
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    write_tiny_idx(folder, n_train=200, n_test=50, side=6)
-    files = {split: folder / name for split, name in SPLIT_NAMES.items()}
-    return dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+    return prepare_tiny(tmp_path_factory.mktemp("tiny"), n_train=200, n_test=50, side=6)
 
 
 def test_iters_per_epoch_defaults_to_train_size_over_batch_size():
@@ -111,16 +108,8 @@ def test_a_checkpoint_from_other_data_is_refused_in_one_line(tmp_path, caplog):
 
     paths = {}
     for name, seed in (("one", 0), ("other", 1)):
-        folder = tmp_path / name
-        write_tiny_idx(folder, n_train=60, n_test=10, side=6, seed=seed)
-        files = {split: folder / file for split, file in SPLIT_NAMES.items()}
-        dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
-        paths[name] = [
-            "--pixels",
-            str(folder / "pixels.npy"),
-            "--labels",
-            str(folder / "labels.npz"),
-        ]
+        prepare_tiny(tmp_path / name, seed, n_train=60, n_test=10, side=6)
+        paths[name] = prepared_args(tmp_path / name)
     epoch0 = str(tmp_path / "epoch_000.npz")
     assert main(["init", *paths["one"], "--out", epoch0, "--hidden-size", "5"]) == 0
     out = tmp_path / "epoch_001.npz"
