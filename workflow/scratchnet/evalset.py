@@ -5,7 +5,7 @@ is most of that work. Most pixels are blank (0): a blank pixel adds nothing to a
 so a block of images only needs the pixel columns that are non-zero in at least one of
 its images, and the matching rows of W1. Images sorted by their bounding box share
 blank borders: in blocks of 1,000, MNIST's train set keeps 390 of 784 columns on
-average (628 in file order), so evaluation does about half the multiplications.
+average (604 in file order), so evaluation does about half the multiplications.
 
 On disk (written once per dataset by ``pack``): the blocks' pixels one after another in
 a flat uint8 .npy, memory-mapped when loaded, and an .npz index of the blocks: rows,
