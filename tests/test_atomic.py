@@ -2,7 +2,12 @@
 
 import numpy as np
 import pytest
-from scratchnet.atomic import RowBlocks, write_atomically, write_npz_atomically
+from scratchnet.atomic import (
+    RowBlocks,
+    write_atomically,
+    write_npy_atomically,
+    write_npz_atomically,
+)
 
 
 def half_written_then_failing(tmp):
@@ -47,3 +52,12 @@ def test_npz_in_row_blocks_loads_as_the_whole_arrays_with_the_same_bytes_every_t
         assert loaded["x"].dtype == np.float32
         np.testing.assert_array_equal(loaded["t"], labels)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_npy_in_row_blocks_memory_maps_as_the_whole_array_and_equals_np_save(tmp_path):
+    whole = np.arange(7 * 5, dtype=np.uint8).reshape(7, 5)
+    parts = RowBlocks(whole.shape, np.dtype(np.uint8), lambda: (whole[:3], whole[3:]))
+    write_npy_atomically(tmp_path / "parts.npy", parts)
+    np.save(tmp_path / "whole.npy", whole)
+    np.testing.assert_array_equal(np.load(tmp_path / "parts.npy", mmap_mode="r"), whole)
+    assert (tmp_path / "parts.npy").read_bytes() == (tmp_path / "whole.npy").read_bytes()

@@ -67,6 +67,17 @@ def _write_npz(path: Path, arrays: dict) -> None:
                 _write_member(member, array)
 
 
+def _write_npy(path: Path, array: "np.ndarray | RowBlocks") -> None:
+    with open(path, "wb") as f:
+        _write_member(f, array)
+
+
+def write_npy_atomically(target: str | os.PathLike, array: "np.ndarray | RowBlocks") -> None:
+    """A .npy file (loads, and memory-maps, with plain ``np.load``): an array or
+    :class:`RowBlocks`."""
+    write_atomically(target, lambda tmp: _write_npy(tmp, array))
+
+
 def write_npz_atomically(target: str | os.PathLike, arrays: dict) -> None:
     """An uncompressed .npz (loads with plain ``np.load``) that depends only on its arrays.
 

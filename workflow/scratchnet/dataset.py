@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnet import idx
-from scratchnet.atomic import RowBlocks, write_atomically, write_npz_atomically
+from scratchnet.atomic import RowBlocks, write_npy_atomically, write_npz_atomically
 
 SPLITS = ("train_images", "train_labels", "test_images", "test_labels")
 
@@ -113,9 +113,10 @@ def prepare(
         hashlib.sha256((train_digest + test_digest).encode()).hexdigest(),
         train_shape,
     )
-    write_atomically(
-        pixels_out, lambda tmp: _save_stacked_npy(tmp, data.pixels_train, data.pixels_test)
-    )
+    stacked = RowBlocks(
+        (len(x_train) + len(x_test), x_train.shape[1]), x_train.dtype, lambda: (x_train, x_test)
+    )  # written block by block, never built
+    write_npy_atomically(pixels_out, stacked)
     labels = {
         "t_train": data.t_train,
         "t_test": data.t_test,
@@ -124,19 +125,6 @@ def prepare(
     }
     write_npz_atomically(labels_out, labels)
     return data
-
-
-def _save_stacked_npy(path: Path, first: np.ndarray, second: np.ndarray) -> None:
-    """The .npy of the two arrays stacked row-wise, written without building the stack."""
-    header = {
-        "descr": np.lib.format.dtype_to_descr(first.dtype),
-        "fortran_order": False,
-        "shape": (len(first) + len(second), *first.shape[1:]),
-    }
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        f.write(np.ascontiguousarray(first).data)
-        f.write(np.ascontiguousarray(second).data)
 
 
 def _normalized_blocks(pixels: np.ndarray, rows: int = 4096) -> RowBlocks:

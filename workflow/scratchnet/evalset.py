@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchnet.atomic import write_atomically, write_npz_atomically
+from scratchnet.atomic import RowBlocks, write_npy_atomically, write_npz_atomically
 from scratchnet.dataset import Dataset
 
 BLOCK_ROWS = 1000  # measured: fastest of 250, 500, 1000 and 2000 on MNIST
@@ -76,8 +76,9 @@ def pack(data: Dataset, block_rows: int = BLOCK_ROWS) -> EvaluationSet:
 
 def save(evalset: EvaluationSet, pixels_out: str | Path, index_out: str | Path) -> None:
     blocks = evalset.train + evalset.test
-    flat = np.concatenate([block.pixels.ravel() for block in blocks])
-    write_atomically(pixels_out, lambda tmp: _save_npy(tmp, flat))
+    size = sum(block.pixels.size for block in blocks)
+    flat = RowBlocks((size,), np.dtype(np.uint8), lambda: (block.pixels for block in blocks))
+    write_npy_atomically(pixels_out, flat)
     index = {
         "rows": np.array([len(block.labels) for block in blocks], dtype=np.int64),
         "kept": np.array([len(block.columns) for block in blocks], dtype=np.int64),
@@ -87,11 +88,6 @@ def save(evalset: EvaluationSet, pixels_out: str | Path, index_out: str | Path) 
         "digest": np.array(evalset.digest),
     }
     write_npz_atomically(index_out, index)
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # np.save given a name would append ".npy" to it
-        np.save(f, array, allow_pickle=False)
 
 
 def load(pixels_path: str | Path, index_path: str | Path) -> EvaluationSet:
