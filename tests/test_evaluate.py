@@ -15,6 +15,8 @@ def net_and_images(dtype: str) -> tuple[TwoLayerNet, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
     # large weights, so that predictions vary and the accuracy is neither 0 nor 1
     net = TwoLayerNet(SHAPE[0] * SHAPE[1], 8, 10, weight_init_std=1.0, rng=rng, dtype=dtype)
+    for bias in ("b1", "b2"):  # in place: the layers hold these arrays
+        net.params[bias][:] = rng.standard_normal(net.params[bias].shape)
     pixels = rng.integers(0, 256, (ROWS, *SHAPE), dtype=np.uint8)
     for image in pixels:  # blank borders of varying width, as in MNIST
         top, left = rng.integers(1, 4, 2)

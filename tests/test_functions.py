@@ -71,6 +71,13 @@ def test_sigmoid_limits_and_midpoint():
     np.testing.assert_allclose(sigmoid(np.array([-1000.0, 0.0, 1000.0])), [0.0, 0.5, 1.0])
 
 
+def test_sigmoid_into_its_own_input_gives_the_same_values():
+    x = np.linspace(-30, 30, 61, dtype=np.float32)
+    expected = sigmoid(x)
+    assert sigmoid(x, out=x) is x
+    np.testing.assert_array_equal(x, expected)
+
+
 finite_rows = arrays(
     np.float64,
     st.tuples(st.integers(1, 5), st.integers(1, 12)),

@@ -7,9 +7,10 @@ import numpy as np
 CROSS_ENTROPY_DELTA = 1e-7  # the book's guard against log(0)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), computed in one buffer (this runs twice per training step)."""
-    out = np.negative(x)
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed in one buffer (this runs twice per training step):
+    a new one, or ``out`` (which may be ``x`` itself)."""
+    out = np.negative(x, out=out)
     # exp(-x) overflows to inf for x < -88 in float32, which still gives the right limit 0;
     # silence the warning rather than clip so the values stay exactly the book's.
     with np.errstate(over="ignore"):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scratchnet.functions import cross_entropy_error, numerical_gradient, sigmoid, softmax
+from scratchnet.functions import cross_entropy_error, numerical_gradient, softmax
 from scratchnet.layers import Affine, Sigmoid, SoftmaxWithLoss
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -50,13 +50,6 @@ class TwoLayerNet:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """The output layer's inputs to softmax, for a batch of images."""
         return self.affine2.forward(self.hidden.forward(self.affine1.forward(x)))
-
-    def scores_at(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """:meth:`scores` of images whose pixels outside ``columns`` are all 0, given only
-        at ``columns``: the zero pixels' rows of W1 would add nothing to any sum."""
-        hidden = x @ self.params["W1"][columns]
-        hidden += self.params["b1"]
-        return self.affine2.forward(sigmoid(hidden))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per image."""
