@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from scratchnet.bench import _median, _spread, machine_busy_seconds
+from scratchnet.bench import _median, _spread, machine_busy_seconds, round_ratios
 
 
 def test_the_median_run_counts_and_every_time_is_kept():
@@ -24,6 +24,14 @@ def test_an_even_count_takes_the_lower_middle_run():
 def test_no_finished_run_gives_none_and_a_single_run_no_range():
     assert _median([None, None]) is None
     assert _spread(_median([{"seconds": 5.0}])) == ""
+
+
+def test_ratios_pair_the_runs_of_each_round_and_skip_unfinished_ones():
+    sweeps = [{"seconds": 25.0}, {"seconds": 30.0}, None]
+    one_runs = [{"seconds": 10.0}, {"seconds": 12.0}, {"seconds": 11.0}]
+    assert round_ratios(sweeps, one_runs) == [2.5, 2.5]
+    with pytest.raises(ValueError):
+        round_ratios(sweeps, one_runs[:2])
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="Linux /proc/stat only")

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -318,31 +319,48 @@ def _prepared_data(mirror: Path, folder: Path) -> dataset.Dataset:
 
 def _timed_runs(args, mirror: Path, tmp: Path) -> tuple[dict, dataset.Dataset]:
     """Every system ``args.repeats`` times, interleaved, so drifts of the machine's speed
-    touch them all alike."""
+    touch them all alike. Each round runs the sweep, one run and the book loop back to
+    back, so the two ratios the goals set compare runs minutes apart at most."""
     runs: dict[str, list] = defaultdict(list)
     data = None
     # four runs of equal cost, so the sweep's ratio measures parallel scheduling
     sweep_config = {"sweep": {"learning_rate": [0.05, 0.1, 0.2, 0.4]}}
     for r in range(args.repeats):
+        if not (args.skip_dag or args.skip_sweep):
+            runs["sweep"].append(dag_run(mirror, tmp / f"sweep{r}", sweep_config))
+            shutil.rmtree(tmp / f"sweep{r}")
         if not args.skip_dag:
             runs["dag"].append(dag_run(mirror, tmp / f"dag{r}"))
         data = data or _prepared_data(mirror, tmp / "dag0" / "results" / "data" / "mnist")
         runs["book"].append(book_loop(data, EPOCHS * ITERS_PER_EPOCH + 400))
         runs["library"].append(library_run(data))
         runs["torch"].append(torch_run(data))
-        if not (args.skip_dag or args.skip_sweep):
-            runs["sweep"].append(dag_run(mirror, tmp / f"sweep{r}", sweep_config))
-            shutil.rmtree(tmp / f"sweep{r}")
     if not args.skip_dag:
         off = {**os.environ, "SCRATCHNET_WORKER": "off"}
         runs["dag, worker off"].append(dag_run(mirror, tmp / "dag-off", env=off))
-    return {name: _median(results) for name, results in runs.items()}, data
+    return runs, data
+
+
+def round_ratios(numerators: list[dict | None], denominators: list[dict | None]) -> list[float]:
+    """Time ratios of the runs of the same round, for rounds where both finished."""
+    return [
+        top["seconds"] / bottom["seconds"]
+        for top, bottom in zip(numerators, denominators, strict=True)
+        if top is not None and bottom is not None
+    ]
+
+
+def _print_ratios(name: str, ratios: list[float]) -> None:
+    if ratios:
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"  {name}: {listed} (median {statistics.median(ratios):.2f})")
 
 
 def main(args) -> None:
     mirror = Path(args.mirror)
     with tempfile.TemporaryDirectory(prefix="scratchnet-bench-") as tmp:
-        median, data = _timed_runs(args, mirror, Path(tmp))
+        runs, data = _timed_runs(args, mirror, Path(tmp))
+        median = {name: _median(results) for name, results in runs.items()}
         drift = {dtype: trajectory_difference(data, dtype) for dtype in ("float64", "float32")}
         steps = {
             "book float64": book_ms_per_step(data),
@@ -368,6 +386,11 @@ def main(args) -> None:
         )
     print(f"median of {args.repeats} interleaved runs each (the worker-off DAG: one run)")
     print("\n".join(rows))
+    if dag is not None:
+        print("\nratios within each round (runs back to back):")
+        _print_ratios("whole DAG / book loop", round_ratios(runs["dag"], runs["book"]))
+        if sweep is not None:
+            _print_ratios("4-run sweep / one run", round_ratios(runs["sweep"], runs["dag"]))
     print("\nms per training step (batch 100):")
     for name, ms in steps.items():
         print(f"  {name}: {ms:.3f} ms ({steps['book float64'] / ms:.1f}x the book)")

@@ -534,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", default="../shared/data/mnist")
     p.add_argument("--skip-dag", action="store_true", help="only the in-process timings")
     p.add_argument("--skip-sweep", action="store_true", help="no 4-run sweep timing")
-    p.add_argument("--repeats", type=int, default=3, help="runs of each system; the median counts")
+    p.add_argument("--repeats", type=int, default=5, help="runs of each system; the median counts")
     p.set_defaults(func=lambda args: __import__("scratchnet.bench").bench.main(args))
     return parser
 
