@@ -15,9 +15,9 @@ from scratchnet.net import TwoLayerNet
 class _BlockScorer:
     """The network's class scores for one block after another, in buffers made once.
 
-    Fresh arrays for each block cost as much as the arithmetic (memory handed back to
-    the system and faulted in again). The scores come one column per image, so softmax
-    and argmax reduce over whole rows instead of across rows of 10 numbers.
+    Fresh arrays for each block are handed back to the system and faulted in again
+    (normalizing alone took twice as long that way). The scores come one column per
+    image, so softmax and argmax reduce over whole rows instead of across rows of 10.
     """
 
     def __init__(self, net: TwoLayerNet, blocks: list[Block]):
