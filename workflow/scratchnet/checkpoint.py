@@ -45,3 +45,9 @@ def require_same(section: str, recorded: dict, wanted: dict, path: str | Path) -
             f"{path} was made with {section} settings {', '.join(differences)}; "
             "delete it and the checkpoints after it to retrain, or choose another 'run' name"
         )
+
+
+def require_same_data(meta: dict, digest: str, path: str | Path, data: str, fix: str) -> None:
+    """Refuse a checkpoint trained on other data than ``data`` (whose digest is given)."""
+    if meta["dataset_digest"] != digest:
+        raise CheckpointMismatch(f"{path} was trained on other data than {data}; {fix}")

@@ -185,10 +185,9 @@ def cmd_train_epoch(args) -> None:
     checkpoint.require_same("model", meta["model"], asdict(model), args.previous)
     if "training" in meta:
         checkpoint.require_same("training", meta["training"], asdict(settings), args.previous)
-    if meta["dataset_digest"] != data.digest:
-        raise checkpoint.CheckpointMismatch(
-            f"{args.previous} was trained on other data than {args.pixels}; delete the checkpoints"
-        )
+    checkpoint.require_same_data(
+        meta, data.digest, args.previous, args.pixels, "delete the checkpoints"
+    )
     epoch = meta["epoch"] + 1
     if settings.gradient == "numerical":
         log.warning(_numerical_cost_note(net, data, settings))
@@ -235,11 +234,13 @@ def cmd_evaluate(args) -> None:
 
     net, meta = checkpoint.load(args.checkpoint)
     images = evalset.load(args.pixels, args.index)
-    if meta["dataset_digest"] != images.digest:
-        raise checkpoint.CheckpointMismatch(
-            f"{args.checkpoint} was trained on other data than {args.index} holds; "
-            "evaluate it on its own dataset's evaluation set, or retrain it"
-        )
+    checkpoint.require_same_data(
+        meta,
+        images.digest,
+        args.checkpoint,
+        args.index,
+        "evaluate it on its own dataset's evaluation set, or retrain it",
+    )
     start = time.perf_counter()
     scores = evaluate(net, images)
     row = {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
