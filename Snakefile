@@ -16,6 +16,7 @@ wildcard_constraints:
     run="|".join(re.escape(name) for name in RUNS),
     dataset=re.escape(DATASET),
     epoch=r"\d{3}",
+    epochs=r"\d{3}(-\d{3})?",
 
 
 include: "workflow/rules/data.smk"

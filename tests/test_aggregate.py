@@ -36,11 +36,12 @@ def test_csv_round_trip_keeps_every_float_exactly(tmp_path):
 
 def test_accuracy_rows_come_by_epoch_with_the_table_columns_only(tmp_path):
     paths = []
-    for epoch in (10, 2, 0):  # 10 sorts before 2 as text
-        paths.append(tmp_path / f"epoch_{epoch}.json")
-        paths[-1].write_text(json.dumps(evaluation(epoch, 0.5 + epoch / 100)))
+    for epochs in ((10, 11), (2,), (0, 1)):  # 10 sorts before 2 as text
+        paths.append(tmp_path / f"epochs_{epochs[0]}.json")
+        paths[-1].write_text(json.dumps([evaluation(e, 0.5 + e / 100) for e in epochs]))
     rows = accuracy_rows(paths)
-    assert [r["epoch"] for r in rows] == [0, 2, 10]
+    assert [r["epoch"] for r in rows] == [0, 1, 2, 10, 11]
+    assert [r["test_acc"] for r in rows] == [0.5, 0.51, 0.52, 0.6, 0.61]
     assert all(tuple(r) == ACCURACY_COLUMNS for r in rows)
 
 

@@ -1,11 +1,13 @@
 """Evaluation block by block: the numbers of one pass over every image of the whole set."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import prepare_tiny, prepared_args
 from scratchnet import evalset
 from scratchnet.dataset import Dataset, normalize
-from scratchnet.evaluate import accuracy_and_loss, evaluate
+from scratchnet.evaluate import accuracy_and_loss, evaluate, evaluate_all
 from scratchnet.net import TwoLayerNet
 
 ROWS, SHAPE = 103, (7, 7)
@@ -50,16 +52,51 @@ def test_train_and_test_sets_are_scored_apart():
     assert scores["train_acc"] != scores["test_acc"]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_networks_scored_together_get_exactly_their_numbers_alone(dtype):
+    net, pixels, labels = net_and_images(dtype)
+    other, _, _ = net_and_images(dtype)
+    for param in other.params.values():  # in place: the layers hold these arrays
+        param *= -1.5
+    data = Dataset(pixels[:80], labels[:80], pixels[80:], labels[80:], "d", SHAPE)
+    images = evalset.pack(data, block_rows=16)
+    together = evaluate_all([net, other, net], images)
+    assert together == [evaluate(net, images), evaluate(other, images), evaluate(net, images)]
+    assert together[0] != together[1]
+
+
+def _evaluation_set_args(folder, seed) -> list[str]:
+    data = prepare_tiny(folder, seed, n_train=60, n_test=10, side=6)
+    evalset.save(evalset.pack(data), folder / "eval.npy", folder / "eval.npz")
+    return ["--pixels", str(folder / "eval.npy"), "--index", str(folder / "eval.npz")]
+
+
+def test_one_job_writes_a_row_per_checkpoint_in_the_order_given(tmp_path):
+    from scratchnet.cli import main
+
+    images = _evaluation_set_args(tmp_path, 0)
+    paths = [str(tmp_path / "epoch_000.npz"), str(tmp_path / "epoch_001.npz")]
+    assert main(["init", *prepared_args(tmp_path), "--out", paths[0], "--hidden-size", "5"]) == 0
+    training = ["--hidden-size", "5", "--learning-rate", "0.5", "--batch-size", "10"]
+    losses = str(tmp_path / "losses.csv")
+    assert main(["train-epoch", paths[0], *prepared_args(tmp_path), "--out", paths[1],
+                 "--losses", losses, *training]) == 0  # fmt: skip
+    out = tmp_path / "pair.json"
+    assert main(["evaluate", *paths, *images, "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(row["epoch"], row["iteration"]) for row in rows] == [(0, 0), (1, 6)]
+    for path, row in zip(paths, rows, strict=True):
+        alone = tmp_path / "alone.json"
+        assert main(["evaluate", path, *images, "--out", str(alone)]) == 0
+        assert json.loads(alone.read_text()) == [row]
+    assert rows[0]["train_loss"] != rows[1]["train_loss"]
+
+
 def test_a_checkpoint_is_not_evaluated_on_other_data(tmp_path, caplog):
     from scratchnet.cli import main
 
-    evaluation = {}
-    for name, seed in (("one", 0), ("other", 1)):
-        folder = tmp_path / name
-        data = prepare_tiny(folder, seed, n_train=60, n_test=10, side=6)
-        evalset.save(evalset.pack(data), folder / "eval.npy", folder / "eval.npz")
-        evaluation[name] = ["--pixels", str(folder / "eval.npy"),
-                            "--index", str(folder / "eval.npz")]  # fmt: skip
+    evaluation = {name: _evaluation_set_args(tmp_path / name, seed)
+                  for name, seed in (("one", 0), ("other", 1))}  # fmt: skip
     one = prepared_args(tmp_path / "one")
     epoch0 = str(tmp_path / "epoch_000.npz")
     assert main(["init", *one, "--out", epoch0, "--hidden-size", "5"]) == 0

@@ -51,7 +51,7 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     assert submitted == 3, f"expected 1 data + 2 run group jobs, saw {submitted}"
 
     for run in ("hidden_size=6", "hidden_size=12"):
-        for log in ("train_epoch_002", "evaluate_001", "gradcheck"):
+        for log in ("train_epoch_002", "evaluate_001-002", "gradcheck"):
             text = cluster.path(f"results/{run}/logs/{log}.log").read_text()
             assert "running in SLURM job" in text, f"{run}/{log} did not run under SLURM"
         download = cluster.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log")

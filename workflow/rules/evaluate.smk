@@ -1,16 +1,17 @@
-# Evaluation: every checkpoint on the full train and test sets (beside training when
-# cores allow), and the gradient check of the configured network.
+# Evaluation: every checkpoint on the full train and test sets, two consecutive
+# checkpoints per job (common.smk: CHECKPOINTS_PER_EVALUATION), beside training when
+# cores allow; and the gradient check of the configured network.
 
 
 rule evaluate:
     input:
         **EVALUATION_SET,
-        checkpoint="results/{run}/checkpoints/epoch_{epoch}.npz",
+        checkpoints=evaluated_checkpoints,
         code=NETWORK_CODE + package_files("evaluate", "evalset", "dataset"),
     output:
-        "results/{run}/evaluation/epoch_{epoch}.json",
+        "results/{run}/evaluation/epochs_{epochs}.json",
     log:
-        "results/{run}/logs/evaluate_{epoch}.log",
+        "results/{run}/logs/evaluate_{epochs}.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -18,8 +19,8 @@ rule evaluate:
         mem_mb=300,
         runtime=5,
     shell:
-        "python -m scratchnet evaluate {input.checkpoint} --pixels {input.pixels} --index {input.index} --out {output} "
-        "> {log} 2>&1"
+        "python -m scratchnet evaluate {input.checkpoints} --pixels {input.pixels} --index {input.index} "
+        "--out {output} > {log} 2>&1"
 
 
 rule gradcheck:

@@ -35,8 +35,9 @@ def _number(text: str) -> int | float | str:
 
 
 def accuracy_rows(evaluation_files: Iterable[str | Path]) -> list[dict]:
-    """One row per evaluated checkpoint, by epoch."""
-    rows = [json.loads(Path(p).read_text()) for p in evaluation_files]
+    """One row per evaluated checkpoint, by epoch (each file lists the checkpoints of one
+    evaluate job)."""
+    rows = [row for p in evaluation_files for row in json.loads(Path(p).read_text())]
     return sorted(
         ({key: row[key] for key in ACCURACY_COLUMNS} for row in rows), key=lambda r: r["epoch"]
     )

@@ -230,22 +230,34 @@ def _write_losses(path, epoch: int, first_iteration: int, losses) -> None:
 def cmd_evaluate(args) -> None:
     from scratchnet import checkpoint, evalset
     from scratchnet.atomic import write_text_atomically
-    from scratchnet.evaluate import evaluate
+    from scratchnet.evaluate import evaluate_all
 
-    net, meta = checkpoint.load(args.checkpoint)
     images = evalset.load(args.pixels, args.index)
-    checkpoint.require_same_data(
-        meta,
-        images.digest,
-        args.checkpoint,
-        args.index,
-        "evaluate it on its own dataset's evaluation set, or retrain it",
-    )
+    nets, metas = [], []
+    for path in args.checkpoints:
+        net, meta = checkpoint.load(path)
+        checkpoint.require_same_data(
+            meta,
+            images.digest,
+            path,
+            args.index,
+            "evaluate it on its own dataset's evaluation set, or retrain it",
+        )
+        nets.append(net)
+        metas.append(meta)
     start = time.perf_counter()
-    scores = evaluate(net, images)
-    row = {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
-    write_text_atomically(args.out, json.dumps(row, indent=1) + "\n")
-    log.info("epoch %d: %s (%.2f s)", meta["epoch"], scores, time.perf_counter() - start)
+    rows = [
+        {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
+        for meta, scores in zip(metas, evaluate_all(nets, images), strict=True)
+    ]
+    seconds = time.perf_counter() - start
+    write_text_atomically(args.out, json.dumps(rows, indent=1) + "\n")
+    for row in rows:
+        log.info(
+            "epoch %d: train_acc %.4f test_acc %.4f train_loss %.4f test_loss %.4f",
+            *(row[key] for key in ("epoch", "train_acc", "test_acc", "train_loss", "test_loss")),
+        )
+    log.info("%d checkpoint(s) scored on every image in %.2f s", len(rows), seconds)
 
 
 def cmd_gradcheck(args) -> None:
@@ -467,8 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     _training_args(p)
     p.set_defaults(func=cmd_train_epoch)
 
-    p = sub.add_parser("evaluate", help="accuracy and loss of a checkpoint on train and test")
-    p.add_argument("checkpoint")
+    p = sub.add_parser("evaluate", help="accuracy and loss of checkpoints on train and test")
+    p.add_argument("checkpoints", nargs="+", help="scored in one pass over the images")
     p.add_argument("--pixels", required=True, help="the evaluation set's .npy (pack-evaluation)")
     p.add_argument("--index", required=True, help="the evaluation set's .npz (pack-evaluation)")
     p.add_argument("--out", required=True)
@@ -483,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-entries", type=int, default=None, help="sample per parameter")
     p.set_defaults(func=cmd_gradcheck)
 
-    p = sub.add_parser("accuracy-table", help="accuracy.csv from per-epoch evaluations")
+    p = sub.add_parser("accuracy-table", help="accuracy.csv from the evaluate jobs' files")
     p.add_argument("evaluations", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_accuracy_table)
