@@ -3,7 +3,13 @@
 import os
 
 import pytest
-from scratchnet.bench import _median, _spread, machine_busy_seconds, round_ratios
+from scratchnet.bench import (
+    _median,
+    _spread,
+    machine_busy_seconds,
+    peak_rss_by_rule,
+    round_ratios,
+)
 
 
 def test_the_median_run_counts_and_every_time_is_kept():
@@ -41,3 +47,26 @@ def test_machine_busy_seconds_reads_a_counter_that_never_goes_back():
     second = machine_busy_seconds()
     assert isinstance(first, float)
     assert second >= first > 0
+
+
+def test_peak_rss_is_the_largest_each_rule_logged(tmp_path):
+    logs = {
+        "results/default/logs/evaluate_000.log": "peak RSS 90.0 MB",
+        "results/default/logs/evaluate_001-002.log": "x\npeak RSS 85.5 MB\n",
+        "results/other/logs/evaluate_015-016.log": "peak RSS 91.5 MB",
+        "results/default/logs/train_epoch_012.log": "peak RSS 102.0 MB",
+        "results/default/logs/accuracy_table.log": "peak RSS 40.0 MB",
+        "results/data/logs/mnist/download_t10k-images-idx3-ubyte.gz.log": "peak RSS 60.0 MB",
+        ".snakemake/log/scratchnet-worker.log": "peak RSS 127.0 MB",
+        "results/default/logs/gradcheck.log": "no figure logged",
+    }
+    for name, text in logs.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert peak_rss_by_rule(tmp_path) == {
+        "accuracy_table": 40.0,
+        "download": 60.0,
+        "evaluate": 91.5,
+        "train_epoch": 102.0,
+        "worker": 127.0,
+    }

@@ -273,7 +273,7 @@ def peak_rss_by_rule(workdir: Path) -> dict[str, float]:
     logs = [*(workdir / "results").rglob("logs/**/*.log"), *workdir.glob(".snakemake/log/*.log")]
     peaks: dict[str, float] = defaultdict(float)
     for log in logs:
-        rule = re.sub(r"_\d{3}$|_[\w.-]+\.gz$", "", log.stem).replace("scratchnet-", "")
+        rule = re.sub(r"_\d{3}(-\d{3})?$|_[\w.-]+\.gz$", "", log.stem).replace("scratchnet-", "")
         for match in re.finditer(r"peak RSS ([\d.]+) MB", log.read_text()):
             peaks[rule] = max(peaks[rule], float(match.group(1)))
     return dict(sorted(peaks.items()))
