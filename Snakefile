@@ -1,30 +1,30 @@
 # Train the two-layer network of "Deep Learning from Scratch" (ch. 4) on MNIST:
-# download -> prepare -> init -> train epoch by epoch -> evaluate -> tables -> figures.
-# README.md explains every stage, output and config key.
+# download -> prepare -> init -> train (a few epochs per job) -> evaluate -> results ->
+# summary. README.md explains every stage, output and config key.
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml, read and checked (YAML, numbers, the schema): workflow/rules/config.smk
+include: "workflow/rules/config.smk"
+include: "workflow/rules/common.smk"
 
 
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
-
-
 wildcard_constraints:
-    run="|".join(re.escape(name) for name in RUNS),
-    dataset=re.escape(DATASET),
-    epoch=r"\d{3}",
+    run=run_pattern(RUNS),
     epochs=r"\d{3}(-\d{3})?",
 
 
+include: "workflow/rules/chapter.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/tables.smk"
-include: "workflow/rules/plots.smk"
-include: "workflow/rules/compare.smk"
+include: "workflow/rules/results.smk"
+include: "workflow/rules/summary.smk"
 include: "workflow/rules/hooks.smk"
 
 

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,8 @@ import yaml
 from scratchnet import dataset, idx
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+# The MNIST copy the end-to-end tests and the benchmarks use (CI: ../shared/data/mnist).
+MNIST_VARIABLE = "SCRATCHNET_MNIST"
 SPLIT_NAMES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
@@ -25,22 +27,30 @@ SPLIT_NAMES = {
 }
 
 
-def make_images(n: int, side: int, rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
-    """Learnable images: a fixed pattern per class plus noise, as uint8."""
-    prototypes = np.random.default_rng(1234).random((10, side * side))
-    noisy = prototypes[labels] * 170 + rng.random((n, side * side)) * 85
-    return noisy.astype(np.uint8).reshape(n, side, side)
+def make_images(
+    n: int, shape: tuple[int, int], rng: np.random.Generator, labels: np.ndarray
+) -> np.ndarray:
+    """Learnable images: a fixed pattern per class plus noise, with blank borders, as uint8."""
+    prototypes = np.random.default_rng(1234).random((int(labels.max()) + 1, *shape))
+    noisy = prototypes[labels] * 170 + rng.random((n, *shape)) * 85
+    images = noisy.astype(np.uint8)
+    images[:, 0, :] = 0  # a blank top row, as MNIST's borders: evaluation leaves it out
+    return images
 
 
-def write_tiny_idx(folder: Path, n_train=600, n_test=100, side=7, seed=0) -> dict[str, str]:
+def write_tiny_idx(
+    folder: Path, n_train=600, n_test=100, shape=(7, 7), classes=10, seed=0
+) -> dict[str, str]:
     """Write four gzipped IDX files; return file name -> SHA-256 of the payload."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    t_train, t_test = rng.integers(0, 10, n_train), rng.integers(0, 10, n_test)
+    t_train = np.arange(n_train) % classes  # every class occurs
+    rng.shuffle(t_train)
+    t_test = rng.integers(0, classes, n_test)
     payloads = {
-        SPLIT_NAMES["train_images"]: idx.encode_images(make_images(n_train, side, rng, t_train)),
+        SPLIT_NAMES["train_images"]: idx.encode_images(make_images(n_train, shape, rng, t_train)),
         SPLIT_NAMES["train_labels"]: idx.encode_labels(t_train),
-        SPLIT_NAMES["test_images"]: idx.encode_images(make_images(n_test, side, rng, t_test)),
+        SPLIT_NAMES["test_images"]: idx.encode_images(make_images(n_test, shape, rng, t_test)),
         SPLIT_NAMES["test_labels"]: idx.encode_labels(t_test),
     }
     for name, payload in payloads.items():
@@ -48,11 +58,11 @@ def write_tiny_idx(folder: Path, n_train=600, n_test=100, side=7, seed=0) -> dic
     return {name: hashlib.sha256(p).hexdigest() for name, p in payloads.items()}
 
 
-def prepare_tiny(folder: Path, seed: int = 0, **sizes) -> dataset.Dataset:
+def prepare_tiny(folder: Path, seed: int = 0, classes: int = 10, **sizes) -> dataset.Dataset:
     """Tiny IDX files written to ``folder`` and prepared into its pixels.npy, labels.npz."""
-    write_tiny_idx(folder, seed=seed, **sizes)
+    write_tiny_idx(folder, seed=seed, classes=classes, **sizes)
     files = {split: folder / name for split, name in SPLIT_NAMES.items()}
-    return dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz")
+    return dataset.prepare(files, folder / "pixels.npy", folder / "labels.npz", classes)
 
 
 def prepared_args(folder: Path) -> list[str]:
@@ -60,9 +70,32 @@ def prepared_args(folder: Path) -> list[str]:
     return ["--pixels", str(folder / "pixels.npy"), "--labels", str(folder / "labels.npz")]
 
 
-def tiny_dataset_entry(digests: dict[str, str], mirrors: list[str]) -> dict:
+TINY_SETTINGS = {
+    "hidden_size": 5, "weight_init_std": 0.1, "seed": 0, "dtype": "float32",
+    "learning_rate": 0.5, "batch_size": 10, "iters_per_epoch": "auto",
+    "sampling": "replacement", "gradient": "backprop",
+}  # fmt: skip
+
+
+def train_command(folder: Path, epochs: range, previous: Path | None = None, **changes) -> list:
+    """`scratchnet train` arguments for one training job on what prepare_tiny wrote."""
+    settings = {**TINY_SETTINGS, **changes}
+    return [
+        "train",
+        *(["--previous", str(previous)] if previous else []),
+        *prepared_args(folder),
+        "--checkpoints",
+        *(str(folder / f"epoch_{e:03d}.npz") for e in epochs),
+        "--timing",
+        *(str(folder / f"timing_{e:03d}.json") for e in epochs if e > 0),
+        "--num-classes=10",
+        *(f"--{key.replace('_', '-')}={value}" for key, value in settings.items()),
+    ]
+
+
+def tiny_dataset_entry(digests: dict[str, str], mirrors: list[str], classes: int = 10) -> dict:
     return {
-        "num_classes": 10,
+        "num_classes": classes,
         "mirrors": mirrors,
         "files": {
             split: {"name": name, "sha256": digests[name]} for split, name in SPLIT_NAMES.items()
@@ -186,10 +219,17 @@ def tiny_project(tmp_path, tiny_mirror) -> Project:
 
 @pytest.fixture(scope="session")
 def shared_mnist() -> Path:
-    """The local MNIST copy; its absence is a broken setup, never a reason to skip."""
-    if not all((SHARED_MNIST / name).is_file() for name in SPLIT_NAMES.values()):
-        pytest.fail(f"the MNIST copy is missing: expected the four .gz files in {SHARED_MNIST}")
-    return SHARED_MNIST
+    """The local MNIST copy named by $SCRATCHNET_MNIST; its absence is a broken setup, never
+    a reason to skip."""
+    folder = Path(os.environ.get(MNIST_VARIABLE, "")).expanduser()
+    if not os.environ.get(MNIST_VARIABLE) or not all(
+        (folder / name).is_file() for name in SPLIT_NAMES.values()
+    ):
+        pytest.fail(
+            f"the MNIST copy is missing: set {MNIST_VARIABLE} to a folder with the four .gz "
+            f"files (now {os.environ.get(MNIST_VARIABLE)!r}; README 'Test')"
+        )
+    return folder
 
 
 def read_json(path: Path) -> dict:

@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import json
 import subprocess
 import sys
 import threading
@@ -149,7 +150,7 @@ def test_the_command_line_exits_non_zero_with_one_error_line(server, tmp_path):
     out = tmp_path / "out" / NAME
     result = subprocess.run(
         [sys.executable, "-m", "scratchnet", "download", "--filename", NAME, "--sha256", SHA,
-         "--mirror", f"{server}/html", "--out", str(out), "--attempts", "1"],
+         "--mirrors", json.dumps([f"{server}/html"]), "--out", str(out), "--attempts", "1"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1

@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import prepare_tiny, prepared_args
+from conftest import prepare_tiny, train_command
 from scratchnet import evalset
 from scratchnet.dataset import Dataset, normalize
-from scratchnet.evaluate import accuracy_and_loss, evaluate, evaluate_all
+from scratchnet.evaluate import accuracy_and_loss, evaluate, evaluate_all, predictions
 from scratchnet.net import TwoLayerNet
 
 ROWS, SHAPE = 103, (7, 7)
@@ -53,7 +53,7 @@ def test_train_and_test_sets_are_scored_apart():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_networks_scored_together_get_exactly_their_numbers_alone(dtype):
+def test_networks_scored_together_get_their_numbers_alone(dtype):
     net, pixels, labels = net_and_images(dtype)
     other, _, _ = net_and_images(dtype)
     for param in other.params.values():  # in place: the layers hold these arrays
@@ -61,12 +61,18 @@ def test_networks_scored_together_get_exactly_their_numbers_alone(dtype):
     data = Dataset(pixels[:80], labels[:80], pixels[80:], labels[80:], "d", SHAPE)
     images = evalset.pack(data, block_rows=16)
     together = evaluate_all([net, other, net], images)
-    assert together == [evaluate(net, images), evaluate(other, images), evaluate(net, images)]
+    alone = [evaluate(net, images), evaluate(other, images), evaluate(net, images)]
+    for scores, expected in zip(together, alone, strict=True):
+        assert scores["train_acc"] == expected["train_acc"]
+        assert scores["test_acc"] == expected["test_acc"]
+        for key in ("train_loss", "test_loss"):  # one wider matrix product: other rounding
+            assert scores[key] == pytest.approx(expected[key], rel=1e-6)
     assert together[0] != together[1]
+    assert evaluate_all([net, other, net], images) == together  # and the same every time
 
 
 def _evaluation_set_args(folder, seed) -> list[str]:
-    data = prepare_tiny(folder, seed, n_train=60, n_test=10, side=6)
+    data = prepare_tiny(folder, seed, n_train=60, n_test=10, shape=(6, 6))
     evalset.save(evalset.pack(data), folder / "eval.npy", folder / "eval.npz")
     return ["--pixels", str(folder / "eval.npy"), "--index", str(folder / "eval.npz")]
 
@@ -75,12 +81,8 @@ def test_one_job_writes_a_row_per_checkpoint_in_the_order_given(tmp_path):
     from scratchnet.cli import main
 
     images = _evaluation_set_args(tmp_path, 0)
+    assert main(train_command(tmp_path, range(0, 2))) == 0
     paths = [str(tmp_path / "epoch_000.npz"), str(tmp_path / "epoch_001.npz")]
-    assert main(["init", *prepared_args(tmp_path), "--out", paths[0], "--hidden-size", "5"]) == 0
-    training = ["--hidden-size", "5", "--learning-rate", "0.5", "--batch-size", "10"]
-    losses = str(tmp_path / "losses.csv")
-    assert main(["train-epoch", paths[0], *prepared_args(tmp_path), "--out", paths[1],
-                 "--losses", losses, *training]) == 0  # fmt: skip
     out = tmp_path / "pair.json"
     assert main(["evaluate", *paths, *images, "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
@@ -97,12 +99,22 @@ def test_a_checkpoint_is_not_evaluated_on_other_data(tmp_path, caplog):
 
     evaluation = {name: _evaluation_set_args(tmp_path / name, seed)
                   for name, seed in (("one", 0), ("other", 1))}  # fmt: skip
-    one = prepared_args(tmp_path / "one")
-    epoch0 = str(tmp_path / "epoch_000.npz")
-    assert main(["init", *one, "--out", epoch0, "--hidden-size", "5"]) == 0
+    assert main(train_command(tmp_path / "one", range(0, 1))) == 0
+    epoch0 = str(tmp_path / "one" / "epoch_000.npz")
     assert main(["evaluate", epoch0, *evaluation["one"], "--out", str(tmp_path / "ok.json")]) == 0
     out = tmp_path / "other.json"
     assert main(["evaluate", epoch0, *evaluation["other"], "--out", str(out)]) == 1
     assert not out.exists()
     errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
     assert len(errors) == 1 and "trained on other data" in errors[0] and "eval.npz" in errors[0]
+
+
+def test_predictions_are_exactly_what_the_accuracy_counts():
+    net, pixels, labels = net_and_images("float32")
+    blocks = evalset.blocks_of(pixels, labels, SHAPE, 16)
+    predicted, probabilities, in_order = predictions(net, blocks)
+    accuracy, _ = accuracy_and_loss(net, blocks)
+    assert np.mean(predicted == in_order) == accuracy
+    assert sorted(in_order.tolist()) == sorted(labels.tolist())
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.array_equal(probabilities.argmax(axis=1), predicted)

@@ -1,13 +1,17 @@
 """The gradient check as a product feature: it passes on the real net and catches a wrong one."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import prepare_tiny, prepared_args
-from scratchnet.gradcheck import GradientCheckFailed, check_gradients, require_within
+from conftest import prepare_tiny
+from scratchnet import checkpoint
+from scratchnet.gradcheck import (
+    GradientCheckFailed,
+    check_gradients,
+    require_within,
+    write_gradient_check,
+)
 from scratchnet.net import TwoLayerNet
+from scratchnet.train import ModelSettings, initial_network
 
 
 class WrongBackpropNet(TwoLayerNet):
@@ -47,28 +51,18 @@ def test_sampling_checks_the_requested_number_of_entries():
     assert [c.entries_checked for c in checks] == [10, 6, 10, 4]
 
 
-def test_the_command_fails_with_a_clear_message_and_writes_no_csv(tmp_path):
-    prepare_tiny(tmp_path, n_train=20, n_test=5, side=4)
-    data = prepared_args(tmp_path)
-    initial, out = str(tmp_path / "epoch_000.npz"), str(tmp_path / "gradcheck.csv")
-    init = [
-        sys.executable,
-        "-m",
-        "scratchnet",
-        "init",
-        *data,
-        "--hidden-size",
-        "5",
-        "--out",
-        initial,
-    ]
-    subprocess.run(init, check=True, capture_output=True, timeout=60)
-    command = [sys.executable, "-m", "scratchnet", "gradcheck", initial, *data, "--out", out]
-    passing = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert passing.returncode == 0, passing.stderr
-    (tmp_path / "gradcheck.csv").unlink()
-
-    failing = subprocess.run([*command, "--tolerance", "1e-30"], capture_output=True, text=True)
-    assert failing.returncode == 1
-    assert "backprop disagrees with numerical gradients beyond 1e-30" in failing.stderr
-    assert not (tmp_path / "gradcheck.csv").exists()
+def test_the_job_writes_the_check_or_fails_with_the_fix_and_no_csv(tmp_path):
+    data = prepare_tiny(tmp_path, n_train=20, n_test=5, shape=(4, 4))
+    initial = tmp_path / "epoch_000.npz"
+    model = ModelSettings(hidden_size=5, weight_init_std=0.1, seed=0, dtype="float32")
+    net = initial_network(model, data.input_size, 10)
+    checkpoint.save(initial, net, checkpoint.initial_meta(model, data.digest))
+    out = tmp_path / "gradcheck.csv"
+    write_gradient_check(initial, data, 3, 1e-7, "all", out)
+    rows = out.read_text().splitlines()
+    assert rows[0] == "param,max_abs_diff,max_rel_err"
+    assert [row.split(",")[0] for row in rows[1:]] == ["W1", "b1", "W2", "b2"]
+    out.unlink()
+    with pytest.raises(GradientCheckFailed, match="beyond 1e-30"):
+        write_gradient_check(initial, data, 3, 1e-30, "20", out)
+    assert not out.exists()

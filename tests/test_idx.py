@@ -44,10 +44,10 @@ def test_labels_outside_the_class_range_are_rejected():
 
 
 def _prepare(tmp_path, name="tiny"):
-    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, shape=(5, 5))
     files = {split: tmp_path / fname for split, fname in SPLIT_NAMES.items()}
     pixels, labels = tmp_path / f"{name}.npy", tmp_path / f"{name}-labels.npz"
-    return dataset.prepare(files, pixels, labels), pixels, labels
+    return dataset.prepare(files, pixels, labels, 10), pixels, labels
 
 
 def test_prepare_writes_the_pixels_and_labels_the_jobs_load(tmp_path):
@@ -81,13 +81,13 @@ def test_prepare_is_byte_reproducible(tmp_path):
 
 
 def _prepare_with(tmp_path, split: str, payload: bytes | None = None, raw: bytes | None = None):
-    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, shape=(5, 5))
     path = tmp_path / SPLIT_NAMES[split]
     path.write_bytes(raw if raw is not None else gzip.compress(payload))
     files = {s: tmp_path / name for s, name in SPLIT_NAMES.items()}
     pixels, labels = tmp_path / "out.npy", tmp_path / "out.npz"
     with pytest.raises(idx.IdxError) as excinfo:
-        dataset.prepare(files, pixels, labels)
+        dataset.prepare(files, pixels, labels, 10)
     assert not pixels.exists() and not labels.exists()
     assert not list(tmp_path.glob(".out.*")), "temporary file left behind"
     return str(excinfo.value)
@@ -103,11 +103,24 @@ def test_prepare_rejects_a_file_that_is_not_gzip(tmp_path):
     assert "t10k-images-idx3-ubyte.gz: not a complete gzip file" in message
 
 
-def test_prepare_rejects_a_truncated_gzip(tmp_path):
-    write_tiny_idx(tmp_path, n_train=30, n_test=7, side=5)
+def test_prepare_rejects_a_truncated_gzip_and_says_to_delete_it(tmp_path):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, shape=(5, 5))
     whole = (tmp_path / SPLIT_NAMES["train_images"]).read_bytes()
     message = _prepare_with(tmp_path, "train_images", raw=whole[: len(whole) // 2])
-    assert "not a complete gzip file" in message
+    assert "train-images-idx3-ubyte.gz: not a complete gzip file" in message
+    assert message.endswith("; delete it to download it again")
+    assert "\n" not in message
+
+
+def test_a_declared_class_that_never_occurs_is_refused(tmp_path):
+    write_tiny_idx(tmp_path, n_train=30, n_test=7, shape=(5, 5), classes=4)
+    files = {s: tmp_path / name for s, name in SPLIT_NAMES.items()}
+    with pytest.raises(idx.IdxError) as excinfo:
+        dataset.prepare(files, tmp_path / "out.npy", tmp_path / "out.npz", 10)
+    message = str(excinfo.value)
+    assert "train-labels-idx1-ubyte.gz: the dataset declares num_classes 10" in message
+    assert "class(es) 4, 5, 6, 7, 8, 9 never occur" in message
+    assert not (tmp_path / "out.npy").exists()
 
 
 def test_prepare_rejects_images_of_different_sizes(tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Project, read_json
-from scratchnet.aggregate import read_csv
+from scratchnet.tables import read_csv
 
 MNIST_TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -38,17 +38,31 @@ def test_the_data_stage_gives_mnist_shapes_and_label_counts(mnist_run):
 def test_the_default_run_follows_the_books_curve(mnist_run):
     accuracy = read_csv(mnist_run.path("results/default/accuracy.csv"))
     assert len(accuracy) == 17
-    test_acc = [row["test_acc"] for row in accuracy]
+    test_acc = accuracy["test_acc"].tolist()
     assert 0.6 <= test_acc[1] <= 0.9
     assert test_acc[-1] >= 0.94
     assert test_acc[-1] > test_acc[8] > test_acc[1] > test_acc[0]
-    assert accuracy[-1]["iteration"] == 9600
+    assert accuracy["iteration"].iloc[-1] == 9600
     metrics = read_json(mnist_run.path("results/default/metrics.json"))
     assert metrics["final_test_acc"] == test_acc[-1]
     assert len(read_csv(mnist_run.path("results/default/loss.csv"))) == 9600
 
 
-def test_the_fashion_mnist_entry_verifies_against_debians_copy(tmp_path):
+def test_the_chapter_and_what_the_network_learned_are_drawn(mnist_run):
+    for name in ("numerical_diff", "gradient_field", "gradient_descent"):
+        assert mnist_run.path(f"results/chapter/{name}.png").stat().st_size > 20_000
+    for name in ("weights", "confusion", "misclassified"):
+        assert mnist_run.path(f"results/default/figures/{name}.png").stat().st_size > 20_000
+    confusion = read_csv(mnist_run.path("results/default/confusion.csv"))
+    matrix = confusion.drop(columns="true_class").to_numpy()
+    assert matrix.sum() == 10_000
+    assert (
+        np.trace(matrix) / matrix.sum()
+        == read_csv(mnist_run.path("results/default/accuracy.csv"))["test_acc"].iloc[-1]
+    )
+
+
+def test_fashion_mnist_verifies_against_debians_copy_and_trains(tmp_path):
     import yaml
     from conftest import REPO
 
@@ -58,9 +72,13 @@ def test_the_fashion_mnist_entry_verifies_against_debians_copy(tmp_path):
     ):
         pytest.fail(f"Fashion-MNIST is missing: apt-get install dataset-fashion-mnist ({FASHION})")
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(dataset="fashion-mnist", mirrors=[FASHION])
+    config.update(dataset="fashion-mnist", mirrors=[FASHION], epochs=2, iters_per_epoch=200)
     project = Project(tmp_path, config)
-    project.run("results/data/fashion-mnist.npz")
+    project.run()
     with np.load(project.path("results/data/fashion-mnist.npz")) as npz:
         assert npz["x_train"].shape == (60000, 784)
         assert np.bincount(npz["t_train"]).tolist() == [6000] * 10
+    accuracy = read_csv(project.path("results/default/accuracy.csv"))
+    assert accuracy["test_acc"].iloc[-1] > 0.6  # it learns clothes too
+    for name in ("weights", "confusion", "misclassified"):
+        assert project.path(f"results/default/figures/{name}.png").exists()

@@ -47,7 +47,7 @@ def test_backprop_matches_numerical_gradients_to_1e_7_for_every_parameter(float6
 
 def test_gradient_accepts_one_hot_labels(float64_net_and_batch):
     net, x, t = float64_net_and_batch
-    by_index = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    by_index = net.gradient(x, t)
     by_one_hot = net.gradient(x, np.eye(10)[t])
     for name in PARAM_NAMES:
         np.testing.assert_array_equal(by_index[name], by_one_hot[name])
@@ -60,7 +60,7 @@ def test_sgd_step_applies_the_backprop_gradient_in_place_and_reports_the_pre_upd
     arrays = {name: net.params[name] for name in PARAM_NAMES}
     before = {name: a.copy() for name, a in arrays.items()}
     expected_loss = net.loss(x, t)
-    grads = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    grads = net.gradient(x, t)
     loss = net.sgd_step(x, t, learning_rate=0.3)
     assert loss == pytest.approx(expected_loss, rel=1e-6)  # delta kept, same forward pass
     for name in PARAM_NAMES:
@@ -148,3 +148,34 @@ def test_softmax_with_loss_backward_is_the_gradient_of_its_forward():
     analytic = layer.backward()
     numeric = numerical_gradient(lambda s: SoftmaxWithLoss().forward(s, labels), scores.copy())
     np.testing.assert_allclose(analytic, numeric, atol=1e-9)
+
+
+def test_gradients_belong_to_the_caller_and_later_steps_leave_them_alone():
+    rng = np.random.default_rng(7)
+    net = TwoLayerNet(6, 4, 3, weight_init_std=0.5, rng=rng, dtype="float64")
+    x, t = rng.random((5, 6)), rng.integers(0, 3, 5)
+    grads = net.gradient(x, t)
+    kept = {name: grad.copy() for name, grad in grads.items()}
+    net.sgd_step(x, t, 0.3)  # reuses the layers' own gradient arrays
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(grads[name], kept[name])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_hidden_layers_of_many_networks_at_once_equal_each_alone(dtype):
+    rng = np.random.default_rng(8)
+    nets = [TwoLayerNet(30, 7, 4, 0.5, np.random.default_rng(i), dtype) for i in range(3)]
+    x, columns = rng.random((11, 20)).astype(dtype), np.sort(rng.choice(30, 20, replace=False))
+    stacked = TwoLayerNet.hidden_of_many(TwoLayerNet.stack_first_layers(nets), x, columns)
+    for net, part in zip(nets, np.hsplit(stacked, 3), strict=True):
+        np.testing.assert_allclose(part, net.hidden(x, columns), rtol=1e-6)
+        full = np.zeros((11, 30), dtype=dtype)
+        full[:, columns] = x  # the left-out pixels are 0
+        np.testing.assert_allclose(part, net.hidden(full), rtol=1e-6)
+
+
+def test_scores_come_one_row_per_image_and_class_scores_one_column():
+    net = TwoLayerNet(5, 4, 3, rng=np.random.default_rng(1))
+    x = np.random.default_rng(2).random((6, 5), dtype=np.float32)
+    assert net.scores(x).shape == (6, 3)
+    np.testing.assert_array_equal(net.class_scores(net.hidden(x)), net.scores(x).T)

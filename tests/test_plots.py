@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scratchnet.plots import accuracy_figure, moving_average, save
+from scratchnet.plots import accuracy_figure, moving_average, save, wrap_title
 
 
 def test_running_mean_is_trailing_and_shorter_at_the_start():
@@ -33,3 +33,19 @@ def test_every_format_asked_for_is_written_and_nothing_else(tmp_path):
     written = save(draw(), tmp_path / "accuracy", ["png", "svg"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["accuracy.png", "accuracy.svg"]
     assert written == [tmp_path / "accuracy.png", tmp_path / "accuracy.svg"]
+
+
+def test_a_long_title_wraps_inside_the_figure_and_leaves_room_for_the_axes(tmp_path):
+    title = "hidden_size=100,learning_rate=0.5,seed=3 (mnist): " + "a long setting, " * 8
+    fig = accuracy_figure(np.arange(3), np.zeros(3), np.zeros(3), title)
+    fig.canvas.draw()
+    suptitle = fig.texts[0]
+    box = suptitle.get_window_extent()
+    assert suptitle.get_text().replace("\n", " ") == title.strip()
+    assert "\n" in suptitle.get_text()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert fig.axes[0].get_window_extent().y1 < box.y0  # the axes sit below the title
+
+
+def test_wrapping_keeps_short_titles_on_one_line():
+    assert wrap_title("default (mnist): hidden 50", 7) == ["default (mnist): hidden 50"]

@@ -1,9 +1,9 @@
 """The rebuild contract (README, "What reruns when"): one test per row of the table.
 
-A complete tiny run is built once; each test works on a copy of it (mtimes and
-Snakemake's metadata included), makes one change and checks the jobs a dry run plans.
-The workflow itself is copied too, so that "editing" package modules never touches
-the repository.
+A complete tiny run of 10 epochs (two training jobs: epochs 0-8 and 9-10) is built once;
+each test works on a copy of it (mtimes and Snakemake's metadata included), makes one
+change and checks the jobs a dry run plans. The workflow itself is copied too, so that
+"editing" package modules never touches the repository.
 """
 
 import os
@@ -14,32 +14,35 @@ from collections import Counter
 import pytest
 from conftest import REPO, Project, tiny_config, write_tiny_idx
 
-FIGURES = {"plot_loss": 1, "plot_accuracy": 1}
-TABLES = {"accuracy_table": 1, "loss_table": 1, "metrics": 1, "summary": 1, **FIGURES}
-# A 3-epoch run is evaluated in 3 jobs: epoch 0, epochs 1-2, epoch 3.
-TRAINING_ONWARD = {"train_epoch": 3, "evaluate": 2, **TABLES}
-MODEL_ONWARD = {"init_network": 1, "gradcheck": 1, "train_epoch": 3, "evaluate": 3, **TABLES}
-DATA_ONWARD = {"prepare": 1, "normalize": 1, "pack_evaluation": 1, **MODEL_ONWARD}
+FIRST, SECOND = "train_epochs_000_008", "train_epochs_009_010"
+RESULTS = {"run_results": 1, "summary": 1}
+EVALUATION_ONWARD = {"evaluate": 2, **RESULTS}
+TRAINING_ONWARD = {FIRST: 1, SECOND: 1, **EVALUATION_ONWARD}
+DATA_ONWARD = {"prepare": 1, "normalize": 1, "pack_evaluation": 1, **TRAINING_ONWARD}
+EVERYTHING = {"download": 4, "chapter": 1, **DATA_ONWARD}
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A finished 3-epoch tiny run, with its own copy of the workflow."""
+    """A finished 10-epoch tiny run, with its own copy of the workflow."""
     base = tmp_path_factory.mktemp("built")
     workflow_copy = base / "repo"
     workflow_copy.mkdir()
     for name in ("Snakefile", "profiles"):
-        os_path = REPO / name
-        if os_path.is_symlink():
-            (workflow_copy / name).symlink_to(os.readlink(os_path))
+        path = REPO / name
+        if path.is_symlink():
+            (workflow_copy / name).symlink_to(os.readlink(path))
         else:
-            shutil.copy2(os_path, workflow_copy / name)
-    shutil.copytree(REPO / "workflow", workflow_copy / "workflow", symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    digests = write_tiny_idx(base / "mirror")
-    project = Project(
-        base / "work", tiny_config(base / "mirror", digests), workflow_copy / "Snakefile"
+            shutil.copy2(path, workflow_copy / name)
+    shutil.copytree(
+        REPO / "workflow",
+        workflow_copy / "workflow",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
+    digests = write_tiny_idx(base / "mirror")
+    config = tiny_config(base / "mirror", digests, epochs=10)
+    project = Project(base / "work", config, workflow_copy / "Snakefile")
     project.run()
     return project
 
@@ -61,12 +64,8 @@ def planned(project: Project, *args: str) -> dict[str, int]:
     return dict(counts)
 
 
-def without_zeros(expected: dict[str, int]) -> dict[str, int]:
-    return {rule: n for rule, n in expected.items() if n}
-
-
 def edit_module(project: Project, module: str) -> None:
-    """A real edit: Snakemake ignores a newer mtime when a small file's content is unchanged."""
+    """A real edit of a package module of the project's own copy of the workflow."""
     path = project.snakefile.parent / "workflow" / "scratchnet" / f"{module}.py"
     path.write_text(path.read_text() + "\n# edited\n")
     later = time.time() + 5
@@ -77,9 +76,9 @@ def test_nothing_changed_plans_nothing(project):
     assert planned(project) == {}
 
 
-def test_figure_formats_rebuild_only_figures(project):
+def test_figure_formats_redraw_the_figures_only(project):
     project.update_config(figure_formats=["png", "svg"])
-    assert planned(project) == FIGURES
+    assert planned(project) == {"chapter": 1, **RESULTS}
 
 
 @pytest.mark.parametrize(
@@ -90,31 +89,40 @@ def test_figure_formats_rebuild_only_figures(project):
         ("sampling", "permutation"),
         ("iters_per_epoch", 7),
         ("gradient", "numerical"),
+        ("hidden_size", 12),
+        ("weight_init_std", 0.05),
+        ("seed", 1),
+        ("dtype", "float64"),
     ],
 )
-def test_training_settings_retrain_epochs_1_to_n(project, key, value):
+def test_run_settings_retrain_the_run(project, key, value):
     project.update_config(**{key: value})
     assert planned(project) == TRAINING_ONWARD
 
 
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [("hidden_size", 12), ("weight_init_std", 0.05), ("seed", 1), ("dtype", "float64")],
-)
-def test_model_settings_rebuild_from_epoch_0(project, key, value):
-    project.update_config(**{key: value})
-    assert planned(project) == MODEL_ONWARD
+def test_gradient_check_settings_redo_the_runs_results_only(project):
+    project.update_config(gradcheck={"images": 2, "tolerance": 1e-6, "max_entries": 100})
+    assert planned(project) == RESULTS
 
 
 def test_raising_epochs_trains_only_new_epochs(project):
-    project.update_config(epochs=5)
-    # evaluated in pairs: epoch 3 again with the new 4, then 5
-    assert planned(project) == {"train_epoch": 2, "evaluate": 2, **TABLES}
+    project.update_config(epochs=20)
+    assert planned(project) == {
+        "train_epochs_009_016": 1,
+        "train_epochs_017_020": 1,
+        "evaluate": 2,
+        **RESULTS,
+    }
 
 
-def test_lowering_epochs_rebuilds_only_tables_and_figures(project):
-    project.update_config(epochs=2)
-    assert planned(project) == TABLES
+def test_raising_epochs_within_the_last_training_job_retrains_that_job(project):
+    project.update_config(epochs=12)  # 9-10 becomes 9-12
+    assert planned(project) == {"train_epochs_009_012": 1, "evaluate": 1, **RESULTS}
+
+
+def test_lowering_epochs_trains_nothing(project):
+    project.update_config(epochs=9)
+    assert planned(project) == {"evaluate": 1, **RESULTS}  # 9-10 was scored together
 
 
 def test_changing_mirrors_reruns_nothing(project):
@@ -122,15 +130,36 @@ def test_changing_mirrors_reruns_nothing(project):
     assert planned(project) == {}
 
 
-@pytest.mark.parametrize("module", ["net", "layers", "functions", "train"])
+@pytest.mark.parametrize("module", ["net", "layers", "train", "checkpoint"])
 def test_editing_network_or_training_code_retrains(project, module):
     edit_module(project, module)
-    assert planned(project) == MODEL_ONWARD
+    assert planned(project) == TRAINING_ONWARD
 
 
-def test_editing_plotting_code_redraws_only_figures(project):
+def test_editing_the_chapters_functions_retrains_and_redraws_the_chapter(project):
+    edit_module(project, "functions")
+    assert planned(project) == {"chapter": 1, **TRAINING_ONWARD}
+
+
+def test_editing_the_evaluation_code_reevaluates(project):
+    edit_module(project, "evaluate")
+    assert planned(project) == EVALUATION_ONWARD
+
+
+@pytest.mark.parametrize("module", ["compare", "tables", "results", "learned"])
+def test_editing_results_code_redoes_the_results_only(project, module):
+    edit_module(project, module)
+    assert planned(project) == RESULTS
+
+
+def test_editing_the_plotting_code_redraws_every_figure(project):
     edit_module(project, "plots")
-    assert planned(project) == FIGURES
+    assert planned(project) == {"chapter": 1, **RESULTS}
+
+
+def test_editing_the_chapters_code_redraws_the_chapter_only(project):
+    edit_module(project, "chapter")
+    assert planned(project) == {"chapter": 1}
 
 
 def test_editing_the_data_code_rebuilds_everything_after_the_download(project):
@@ -138,24 +167,33 @@ def test_editing_the_data_code_rebuilds_everything_after_the_download(project):
     assert planned(project) == DATA_ONWARD
 
 
-def test_deleting_a_checkpoint_retrains_from_that_epoch(project):
-    project.path("results/default/checkpoints/epoch_002.npz").unlink()
-    assert planned(project) == {"train_epoch": 2, "evaluate": 2, **TABLES}  # 1-2 and 3
+@pytest.mark.parametrize("module", ["cli", "worker"])
+def test_editing_the_code_every_job_runs_reruns_everything(project, module):
+    edit_module(project, module)
+    assert planned(project) == EVERYTHING
+
+
+def test_deleting_a_checkpoint_retrains_its_training_job(project):
+    project.path("results/default/checkpoints/epoch_009.npz").unlink()
+    assert planned(project) == {SECOND: 1, "evaluate": 1, **RESULTS}
+
+
+def test_touching_a_file_without_changing_it_reruns_nothing(project):
+    path = project.path("results/default/checkpoints/epoch_004.npz")
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    assert planned(project) == {}
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--forcerun", "plot_loss", "plot_accuracy"), FIGURES),
-        (
-            ("--forcerun", "evaluate"),
-            {"evaluate": 3, **TABLES, "loss_table": 0, "plot_loss": 0},
-        ),
-        (("--forcerun", "train_epoch"), TRAINING_ONWARD),
-        (("--force", "results/default/metrics.json"), {"metrics": 1}),
-        (("--force", "results/default/accuracy.csv"), {"accuracy_table": 1}),
+        (("--forcerun", "run_results"), RESULTS),
+        (("--forcerun", "evaluate"), EVALUATION_ONWARD),
+        (("--forcerun", SECOND), {SECOND: 1, "evaluate": 1, **RESULTS}),
+        (("--force", "results/default/metrics.json"), {"run_results": 1}),
         (("--forcerun", "prepare"), DATA_ONWARD),
     ],
 )
 def test_forcing_a_stage_reruns_it_and_what_depends_on_it(project, args, expected):
-    assert planned(project, *args) == without_zeros(expected)
+    assert planned(project, *args) == expected

@@ -27,12 +27,14 @@ def slurm_cluster():
 
 def result_files(project: Project) -> dict[str, str]:
     digests = file_digests(project.path("results"))
+    wall_clock = ("metrics.json", "summary.csv", "summary.html")
     return {
         path: digest
         for path, digest in digests.items()
-        if "/logs/" not in f"/{path}" and "/benchmarks/" not in f"/{path}"
-        and not path.endswith("metrics.json") and path != "summary.csv"
-    }  # fmt: skip
+        if "/logs/" not in f"/{path}"
+        and "/timing/" not in f"/{path}"
+        and not path.endswith(wall_clock)
+    }
 
 
 def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_mirror):
@@ -48,10 +50,10 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     submitted = output.count("has been submitted with SLURM jobid")
-    assert submitted == 3, f"expected 1 data + 2 run group jobs, saw {submitted}"
+    assert submitted == 5, f"expected the data stage and 2 jobs per run, saw {submitted}"
 
     for run in ("hidden_size=6", "hidden_size=12"):
-        for log in ("train_epoch_002", "evaluate_001-002", "gradcheck"):
+        for log in ("train_epochs_000-002", "evaluate_000-002"):
             text = cluster.path(f"results/{run}/logs/{log}.log").read_text()
             assert "running in SLURM job" in text, f"{run}/{log} did not run under SLURM"
         download = cluster.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log")

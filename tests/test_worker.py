@@ -1,20 +1,26 @@
-"""The warm worker (README "Performance"): jobs forked from it behave exactly like jobs
-run on their own, and it never outlives the Snakemake run that started it."""
+"""The warm worker: jobs forked from it behave exactly like jobs run on their own, it
+serves only its own package and environment, and it never outlives the Snakemake run
+that started it, nor leaves its folder behind, however that run ends."""
 
+import glob
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO, Project, tiny_config, write_tiny_idx
+from scratchnet import worker as worker_module
 
 RUN = "results/default"
 FORKED = re.compile(r"forked from worker (\d+) as process (\d+)")
+LONGER = ("epochs=12", "iters_per_epoch=400")  # a run long enough for the worker to be used
+pytestmark = pytest.mark.skipif(not worker_module.SUPPORTED, reason="the worker is Linux only")
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +33,37 @@ def built(tmp_path_factory) -> Project:
 
 
 class Worker:
-    """`python -m scratchnet serve` on a socket in a private temporary folder."""
+    """`python -m scratchnet serve` in a fresh folder, watching a pipe this test holds."""
 
     def __init__(self, folder: Path, env: dict | None = None):
-        self.socket = str(folder / "socket")
+        self.socket = str(folder / "worker" / "socket")
         self.log = folder / "worker.log"
+        watched, self.held = os.pipe()
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "scratchnet", "serve", "--socket", self.socket],
+                [
+                    sys.executable,
+                    "-m",
+                    "scratchnet",
+                    "serve",
+                    "--socket",
+                    self.socket,
+                    "--watch-fd",
+                    str(watched),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
+                pass_fds=[watched],
             )
+        os.close(watched)
         deadline = time.monotonic() + 60
         while not os.path.exists(self.socket) and time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             time.sleep(0.05)
-        time.sleep(0.05)  # bound, then listening
 
     def stop(self) -> None:
-        self.process.terminate()
+        os.close(self.held)
         self.process.wait(timeout=30)
 
 
@@ -70,9 +87,16 @@ def scratchnet(project: Project, *args: str, worker: str = "off", env: dict | No
 
 def evaluate_args(out: str) -> list[str]:
     data = "results/data/tiny"
-    return ["evaluate", f"{RUN}/checkpoints/epoch_002.npz", "--pixels",
-            f"{data}/evaluation_pixels.npy", "--index", f"{data}/evaluation_index.npz",
-            "--out", out]  # fmt: skip
+    return [
+        "evaluate",
+        f"{RUN}/checkpoints/epoch_002.npz",
+        "--pixels",
+        f"{data}/evaluation_pixels.npy",
+        "--index",
+        f"{data}/evaluation_index.npz",
+        "--out",
+        out,
+    ]
 
 
 def test_a_forked_job_writes_the_same_bytes_as_a_job_on_its_own(built, worker):
@@ -85,8 +109,8 @@ def test_a_forked_job_writes_the_same_bytes_as_a_job_on_its_own(built, worker):
 
 
 def test_errors_keep_their_message_and_exit_code(built, worker):
-    missing = scratchnet(built, *evaluate_args("x.json")[:1], "nowhere.npz",
-                         *evaluate_args("x.json")[2:], worker=worker.socket)  # fmt: skip
+    args = evaluate_args("x.json")
+    missing = scratchnet(built, args[0], "nowhere.npz", *args[2:], worker=worker.socket)
     assert missing.returncode == 1
     assert FORKED.search(missing.stderr) and "nowhere.npz" in missing.stderr
     usage = scratchnet(built, "evaluate", worker=worker.socket)
@@ -98,15 +122,19 @@ def test_without_a_worker_the_job_runs_on_its_own(built, tmp_path):
     assert result.returncode == 0 and not FORKED.search(result.stderr)
 
 
+def copied_package(folder: Path) -> dict:
+    """An environment that imports a copy of the package from ``folder``."""
+    shutil.copytree(REPO / "workflow" / "scratchnet", folder / "scratchnet")
+    return {**os.environ, "PYTHONPATH": str(folder)}
+
+
 def test_changed_package_files_make_the_worker_refuse(built, tmp_path):
-    copy = tmp_path / "package"
-    shutil.copytree(REPO / "workflow" / "scratchnet", copy / "scratchnet")
-    env = {**os.environ, "PYTHONPATH": str(copy)}
+    env = copied_package(tmp_path / "package")
     started = Worker(tmp_path, env)
     try:
         args = evaluate_args("x.json")
         assert FORKED.search(scratchnet(built, *args, worker=started.socket, env=env).stderr)
-        os.utime(copy / "scratchnet" / "net.py")  # edited while the worker runs
+        os.utime(tmp_path / "package" / "scratchnet" / "net.py")  # edited while it runs
         after = scratchnet(built, *args, worker=started.socket, env=env)
         assert after.returncode == 0 and not FORKED.search(after.stderr)
         assert "package files changed" in started.log.read_text()
@@ -114,19 +142,58 @@ def test_changed_package_files_make_the_worker_refuse(built, tmp_path):
         started.stop()
 
 
+def test_a_caller_running_another_copy_of_the_package_is_refused(built, worker, tmp_path):
+    env = copied_package(tmp_path / "clone")  # a second clone sharing the environment
+    result = scratchnet(built, *evaluate_args("x.json"), worker=worker.socket, env=env)
+    assert result.returncode == 0 and not FORKED.search(result.stderr)
+    assert "caller runs the package in" in worker.log.read_text()
+
+
 def slow_epoch(project: Project, worker: Worker) -> tuple[subprocess.Popen, int]:
     """A numerical-gradient epoch (minutes) through the worker; the caller and the job's pid."""
     data = "results/data/tiny"
     caller = subprocess.Popen(
-        [sys.executable, "-m", "scratchnet", "train-epoch", f"{RUN}/checkpoints/epoch_000.npz",
-         "--pixels", f"{data}/pixels.npy", "--labels", f"{data}/labels.npz", "--out", "slow.npz",
-         "--losses", "slow.csv", "--gradient", "numerical", "--iters-per-epoch", "100000",
-         "--hidden-size", "10", "--weight-init-std", "0.1"],
+        [
+            sys.executable,
+            "-m",
+            "scratchnet",
+            "train",
+            "--previous",
+            f"{RUN}/checkpoints/epoch_002.npz",
+            "--pixels",
+            f"{data}/pixels.npy",
+            "--labels",
+            f"{data}/labels.npz",
+            "--checkpoints",
+            "slow.npz",
+            "--timing",
+            "slow.json",
+            "--num-classes",
+            "10",
+            "--hidden-size",
+            "10",
+            "--weight-init-std",
+            "0.1",
+            "--seed",
+            "0",
+            "--dtype",
+            "float32",
+            "--learning-rate",
+            "2.0",
+            "--batch-size",
+            "20",
+            "--iters-per-epoch",
+            "100000",
+            "--sampling",
+            "replacement",
+            "--gradient",
+            "numerical",
+        ],
         cwd=project.root,
         env={**os.environ, "SCRATCHNET_WORKER": worker.socket},
         stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     match = FORKED.search(caller.stderr.readline())
     assert match, "the job did not go through the worker"
     return caller, int(match.group(2))
@@ -134,11 +201,18 @@ def slow_epoch(project: Project, worker: Worker) -> tuple[subprocess.Popen, int]
 
 def gone(pid: int, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
-    while Path(f"/proc/{pid}").exists():
+    while Path(f"/proc/{pid}").exists() and not is_zombie(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
     return True
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True
 
 
 def test_cancelling_the_job_stops_the_forked_process(built, worker):
@@ -157,15 +231,55 @@ def test_a_killed_caller_takes_its_job_along(built, worker):
     assert worker.process.poll() is None  # the worker itself serves on
 
 
-def forked_jobs(project: Project) -> dict[str, int]:
-    """Log name -> pid of the worker that forked the job, for the jobs that went through one."""
-    logs = {log.name: FORKED.search(log.read_text()) for log in project.path(RUN).rglob("*.log")}
+def test_the_worker_ends_and_removes_its_folder_when_the_pipe_closes(tmp_path):
+    started = Worker(tmp_path)
+    folder = Path(started.socket).parent
+    assert folder.is_dir() and oct(folder.stat().st_mode & 0o777) == "0o700"
+    os.close(started.held)  # as when Snakemake ends, however it ends
+    assert started.process.wait(timeout=10) == 0
+    assert not folder.exists()
+
+
+def test_the_worker_refuses_a_folder_that_already_exists(tmp_path):
+    (tmp_path / "worker").mkdir()  # someone else's
+    watched, held = os.pipe()
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scratchnet",
+            "serve",
+            "--socket",
+            str(tmp_path / "worker" / "socket"),
+            "--watch-fd",
+            str(watched),
+        ],
+        pass_fds=[watched],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    os.close(held)
+    assert process.returncode != 0 and "Traceback" not in process.stderr
+    assert (tmp_path / "worker").exists() and not (tmp_path / "worker" / "socket").exists()
+
+
+def forked_jobs(project: Project, since: float) -> dict[str, int]:
+    """Log -> pid of the worker that forked the job, for the jobs written since ``since``
+    that went through one."""
+    logs = {
+        str(log): FORKED.search(log.read_text())
+        for log in project.path("results").rglob("*.log")
+        if log.stat().st_mtime >= since
+    }
     return {name: int(match.group(1)) for name, match in logs.items() if match}
 
 
 def test_snakemake_starts_the_worker_and_stops_it_at_the_end(built):
-    built.run("--forcerun", "init_network")  # the whole run again: 14 jobs
-    workers = set(forked_jobs(built).values())
+    # the whole run again, longer (the worker needs a moment to load NumPy and the rest)
+    start = time.time()
+    built.run("--forcerun", "prepare", "--config", *LONGER)
+    workers = set(forked_jobs(built, start).values())
     assert workers, "no job went through the worker"
     assert all(gone(pid, within=0) for pid in workers)  # stopped before Snakemake returned
     worker_log = built.path(".snakemake/log/scratchnet-worker.log").read_text()
@@ -176,12 +290,66 @@ def test_snakemake_starts_the_worker_and_stops_it_at_the_end(built):
 
 def test_switched_off_every_job_runs_on_its_own(built):
     env = {**os.environ, "SCRATCHNET_WORKER": "off"}
+    start = time.time()
     result = subprocess.run(
-        built.command("--cores", "2", "--forcerun", "init_network"),
+        built.command("--cores", "2", "--forcerun", "prepare", "--config", *LONGER),
         env=env,
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert result.returncode == 0, result.stderr
-    assert forked_jobs(built) == {}  # every job of the run wrote a new log
+    assert forked_jobs(built, start) == {}
+
+
+def worker_processes() -> set[int]:
+    """Processes running `scratchnet serve` (the worker and the jobs it forked)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and not is_zombie(int(entry.name)):
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in command and b"scratchnet" in command:
+                found.add(int(entry.name))
+    return found
+
+
+def worker_folders() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "scratchnet-worker-*")))
+
+
+@pytest.mark.parametrize("after", [0.1, 0.4, 0.8, 1.5, 3.0])
+def test_killing_snakemake_at_any_moment_leaves_no_worker_and_no_folder(tmp_path, after):
+    digests = write_tiny_idx(tmp_path / "mirror")
+    project = Project(tmp_path / "work", tiny_config(tmp_path / "mirror", digests, epochs=3))
+    processes, folders = worker_processes(), worker_folders()
+    snakemake = subprocess.Popen(
+        project.command("--cores", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(after)
+    snakemake.kill()  # SIGKILL: no hook of Snakemake runs
+    snakemake.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+        worker_processes() - processes or worker_folders() - folders
+    ):
+        time.sleep(0.1)
+    assert worker_processes() - processes == set()
+    assert worker_folders() - folders == set()
+
+
+def test_importing_the_package_needs_no_fork_and_no_unix_sockets():
+    code = (
+        "import os, socket, sys; del os.fork; del socket.AF_UNIX; sys.platform = 'win32';"
+        "import scratchnet.worker as w; import scratchnet.cli;"
+        "assert w.run_in_worker(['evaluate']) is None; print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCRATCHNET_WORKER": "/nowhere"},
+    )
+    assert result.stdout.strip() == "ok", result.stderr

@@ -1,65 +1,13 @@
-# Config validation, the runs to build, and the path and argument helpers the
-# rules use. Rules stay declarations: all logic lives here.
+# The runs to build, and the path, code and argument helpers the rules use (the config
+# itself is read and checked in config.smk). Rules stay declarations: logic lives here.
+import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import sys
 from pathlib import Path
-
-import yaml
-
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
-
-
-def _typed(value):
-    """Numbers inside --config dicts arrive as strings (Snakemake reads them with YAML's
-    BaseLoader): read such leaves as YAML scalars, so sweep={hidden_size: [20, 40]} works.
-    """
-    if isinstance(value, dict):
-        return {key: _typed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_typed(item) for item in value]
-    if isinstance(value, str):
-        parsed = yaml.safe_load(value)
-        return (
-            parsed
-            if isinstance(parsed, (int, float, bool)) or parsed is None
-            else value
-        )
-    return value
-
-
-for _key in ("sweep", "runs", "gradcheck"):
-    if _key in config:
-        config[_key] = _typed(config[_key])
-
-
-def _one_line(cause):
-    """jsonschema's error, reduced to where in the config and its own message."""
-    where = ".".join(map(str, cause.absolute_path)) or "top level"
-    return (
-        f"config: {where}: {cause.message} "
-        "(allowed keys, values and defaults: README 'Configuration', "
-        "workflow/schemas/config.schema.yaml)"
-    )
-
-
-try:
-    validate(config, "../schemas/config.schema.yaml")
-except Exception as error:  # Snakemake wraps jsonschema's error; keep only its one line
-    cause = error.__cause__ or error.__context__
-    if not hasattr(cause, "absolute_path"):
-        raise
-    raise WorkflowError(_one_line(cause)) from None
-
-if config["dataset"] not in config["datasets"]:
-    raise WorkflowError(
-        f"config: dataset {config['dataset']!r} is not an entry of 'datasets' "
-        f"(known: {', '.join(sorted(config['datasets']))}); "
-        "pick one of those or add an entry under 'datasets'"
-    )
 
 
 envvars:
@@ -71,121 +19,31 @@ envvars:
 os.environ["PATH"] = os.pathsep.join(
     [str(Path(sys.executable).parent), os.environ["PATH"]]
 )
-# Relative to the working directory, so that moving a clone together with its
-# results does not change the recorded inputs (which would rerun everything).
-PACKAGE_DIR = Path(os.path.relpath(Path(workflow.basedir) / "workflow" / "scratchnet"))
+PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "scratchnet"
 
+# --- the data ---------------------------------------------------------------------------
 DATASET = config["dataset"]
 DATASET_SPEC = config["datasets"][DATASET]
-DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
-# What the jobs read: uint8 images (train then test) and the labels, loaded in ms.
-PREPARED = {
-    "pixels": f"results/data/{DATASET}/pixels.npy",
-    "labels": f"results/data/{DATASET}/labels.npz",
-}
-EVALUATION_SET = {
-    "pixels": f"results/data/{DATASET}/evaluation_pixels.npy",
-    "index": f"results/data/{DATASET}/evaluation_index.npz",
-}
 FILES = DATASET_SPEC["files"]
 FILE_SHA256 = {spec["name"]: spec["sha256"] for spec in FILES.values()}
-
-
-class MirrorArgs:
-    """The --mirror arguments of a download.
-
-    Where a file comes from does not change what it is (every download is checked
-    against its SHA-256), so changing mirrors must rerun nothing. Snakemake's params
-    trigger skips values it cannot represent (anything but builtins), so this small
-    class keeps the mirrors out of it; tests pin that behaviour.
-    """
-
-    def __init__(self, mirrors):
-        self.mirrors = tuple(mirrors)
-
-    def __str__(self):
-        return " ".join(f"--mirror '{mirror}'" for mirror in self.mirrors)
-
-
-MIRROR_ARGS = MirrorArgs(config["mirrors"] + DATASET_SPEC["mirrors"])
-
-RUN_KEYS = (
-    "hidden_size",
-    "weight_init_std",
-    "learning_rate",
-    "batch_size",
-    "epochs",
-    "iters_per_epoch",
-    "sampling",
-    "seed",
-    "dtype",
-    "gradient",
-)
-
-
-def _format_value(value):
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _sweep_runs(grid):
-    keys = [key for key in RUN_KEYS if key in grid]
-    if not keys:
-        return
-    for values in itertools.product(*(grid[key] for key in keys)):
-        overrides = dict(zip(keys, values))
-        name = ",".join(f"{k}={_format_value(v)}" for k, v in overrides.items())
-        yield name, overrides
-
-
-def _runs():
-    """Run name -> its settings: the top-level keys, overridden per sweep point or named run."""
-    base = {key: config[key] for key in RUN_KEYS}
-    overrides = dict(_sweep_runs(config.get("sweep") or {}))
-    overrides.update(config.get("runs") or {})
-    if not overrides:
-        overrides = {config["run"]: {}}
-    return {name: {**base, **changes} for name, changes in overrides.items()}
-
-
-RUNS = _runs()
-RESERVED_RUN_NAMES = {
-    "data",
-    "figures",
-    "logs",
-}  # folders under results/ that are not runs
-if RESERVED_RUN_NAMES & set(RUNS):
-    raise WorkflowError(
-        f"config: {sorted(RESERVED_RUN_NAMES & set(RUNS))} cannot be a run name "
-        f"(results/ uses {', '.join(sorted(RESERVED_RUN_NAMES))}); choose another 'run' or key"
-    )
-
-
-def package_files(*modules):
-    """The package modules a job runs, declared as inputs so that editing them reruns it."""
-    return [str(PACKAGE_DIR / f"{module}.py") for module in modules]
-
-
-NETWORK_CODE = package_files("functions", "layers", "net", "checkpoint")
-
-
-def settings(wildcards):
-    return RUNS[wildcards.run]
-
-
-def epoch_name(epoch):
-    return f"{epoch:03d}"
-
-
-def checkpoint_path(run, epoch):
-    return f"results/{run}/checkpoints/epoch_{epoch_name(epoch)}.npz"
-
-
-def previous_checkpoint(wildcards):
-    return checkpoint_path(wildcards.run, int(wildcards.epoch) - 1)
+DATA_DIR = f"results/data/{DATASET}"
+DATA_LOGS = f"results/data/logs/{DATASET}"
+DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
+DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
+# What the jobs read: uint8 images (train then test) and the labels, loaded in ms.
+PREPARED = {"pixels": f"{DATA_DIR}/pixels.npy", "labels": f"{DATA_DIR}/labels.npz"}
+EVALUATION_SET = {
+    "pixels": f"{DATA_DIR}/evaluation_pixels.npy",
+    "index": f"{DATA_DIR}/evaluation_index.npz",
+}
 
 
 def raw_file(split):
-    return f"results/data/{DATASET}/{FILES[split]['name']}"
+    return f"{DATA_DIR}/{FILES[split]['name']}"
+
+
+def file_sha256(wildcards):
+    return FILE_SHA256[wildcards.filename]
 
 
 def prepare_checksum_args():
@@ -196,8 +54,251 @@ def prepare_checksum_args():
     )
 
 
-def file_sha256(wildcards):
-    return FILE_SHA256[wildcards.filename]
+# Where a file comes from does not change what it is (every download is checked against
+# its SHA-256), so the mirrors reach the download jobs through the environment, which no
+# rerun trigger of Snakemake looks at: changing them reruns nothing.
+MIRRORS_VARIABLE = "SCRATCHNET_MIRRORS"
+os.environ[MIRRORS_VARIABLE] = json.dumps(
+    [*config["mirrors"], *DATASET_SPEC["mirrors"]]
+)
+
+
+# --- the runs ---------------------------------------------------------------------------
+RESERVED_RUN_NAMES = {"data", "figures", "logs", "chapter"}  # folders of results/
+
+
+def format_value(value):
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def sweep_runs(grid):
+    """Run name -> overrides, one per combination of the grid's values."""
+    keys = [key for key in RUN_KEYS if key in grid]
+    unknown = sorted(set(grid) - set(RUN_KEYS))
+    if unknown:
+        raise WorkflowError(
+            f"config: sweep: {', '.join(map(repr, unknown))} is not a run setting; "
+            f"sweep and runs may vary: {', '.join(RUN_KEYS)}"
+        )
+    if not keys:
+        return {}
+    combinations = itertools.product(*(grid[key] for key in keys))
+    return {
+        ",".join(f"{k}={format_value(v)}" for k, v in zip(keys, values)): dict(
+            zip(keys, values)
+        )
+        for values in combinations
+    }
+
+
+def build_runs():
+    """Run name -> its settings: the top-level keys, overridden per sweep point or named run."""
+    base = {key: config[key] for key in RUN_KEYS}
+    overrides = sweep_runs(config.get("sweep") or {})
+    overrides.update(config.get("runs") or {})
+    if not overrides:
+        overrides = {config["run"]: {}}
+    runs = {name: {**base, **changes} for name, changes in overrides.items()}
+    for name, settings in runs.items():
+        where = "sweep" if name not in (config.get("runs") or {}) else f"runs.{name}"
+        problem = first_error(
+            settings, {**RUN_SCHEMA, "unevaluatedProperties": False}, where
+        )
+        if problem:
+            raise WorkflowError(problem)
+    taken = sorted(RESERVED_RUN_NAMES & set(runs))
+    if taken:
+        raise WorkflowError(
+            f"config: {taken} cannot be a run name (results/ uses "
+            f"{', '.join(sorted(RESERVED_RUN_NAMES))}); choose another 'run' or key"
+        )
+    return runs
+
+
+RUNS = build_runs()
+
+
+def require_report_after_run(argv):
+    """A report shows the files that exist, and out-of-date ones would show another
+    configuration's results: so it is built right after the workflow brings this
+    configuration's results up to date (Snakemake's --report-after-run)."""
+    reporting = any(arg == "--report" or arg.startswith("--report=") for arg in argv)
+    if reporting and "--report-after-run" not in argv:
+        raise WorkflowError(
+            "snakemake --report: add --report-after-run, so that the report shows this "
+            "configuration's results, brought up to date first: snakemake --cores 2 "
+            "--report results/report.html --report-after-run"
+        )
+
+
+require_report_after_run(sys.argv)
+
+
+def settings(wildcards):
+    return RUNS[wildcards.run]
+
+
+def runs_json():
+    return json.dumps(RUNS)  # in RUNS order, the order of the run folders
+
+
+# --- the code each job runs ---------------------------------------------------------------
+# Snakemake's code trigger sees a rule's command, not the modules it runs: each rule passes
+# the digest of those modules as a parameter, so editing one reruns exactly the jobs that
+# run it (Snakemake's params trigger), and touching a file without changing it reruns
+# nothing. Every job starts through the command line (and maybe the warm worker).
+ENTRY = ("__init__", "__main__", "cli", "worker", "atomic")
+DATA_CODE = ("idx", "dataset")
+NETWORK_CODE = ("functions", "layers", "net", "checkpoint", "dataset")
+RESULTS_CODE = (
+    "results",
+    "tables",
+    "plots",
+    "compare",
+    "learned",
+    "evaluate",
+    "evalset",
+    *NETWORK_CODE,
+)
+
+
+def code_digest(*modules):
+    """SHA-256 of the package modules a job runs (and those every job runs)."""
+    digest = hashlib.sha256()
+    for module in sorted(set(ENTRY + modules)):
+        digest.update((PACKAGE_DIR / f"{module}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# --- epochs, checkpoints and the training and evaluation jobs -----------------------------
+# Each training job trains up to this many epochs and writes one checkpoint per epoch (the
+# first job also writes epoch 0, the initial network); each evaluation job scores one
+# training job's checkpoints. Few, long jobs keep a sweep's orchestration cheap; the price:
+# an interrupted job retrains its epochs from its start, and raising `epochs` retrains a
+# last job that had fewer epochs (README "What reruns when").
+EPOCHS_PER_JOB = 8
+
+
+def epoch_name(epoch):
+    return f"{epoch:03d}"
+
+
+def epoch_range(first, last):
+    """001-008, or 005 for a single epoch: how file names show a job's epochs."""
+    if first == last:
+        return epoch_name(first)
+    return f"{epoch_name(first)}-{epoch_name(last)}"
+
+
+def checkpoint_path(run, epoch):
+    return f"results/{run}/checkpoints/epoch_{epoch_name(epoch)}.npz"
+
+
+def training_jobs(epochs):
+    """(first, last) epoch of each training job of a run of ``epochs`` epochs: 0-8, 9-16, ..."""
+    later = range(EPOCHS_PER_JOB + 1, epochs + 1, EPOCHS_PER_JOB)
+    return [
+        (0, min(EPOCHS_PER_JOB, epochs)),
+        *((first, min(first + EPOCHS_PER_JOB - 1, epochs)) for first in later),
+    ]
+
+
+def run_training_jobs(run):
+    return training_jobs(RUNS[run]["epochs"])
+
+
+def training_rules():
+    """(first, last) of each training job any run needs -> the runs that need it: one
+    rule each, as each job writes a fixed set of per-epoch checkpoints."""
+    rules = {}
+    for run in RUNS:
+        for chunk in run_training_jobs(run):
+            rules.setdefault(chunk, []).append(run)
+    return rules
+
+
+def run_pattern(runs):
+    return "|".join(re.escape(run) for run in runs)
+
+
+def chunk_checkpoints(first, last):
+    return [checkpoint_path("{run}", epoch) for epoch in range(first, last + 1)]
+
+
+def previous_checkpoint(first):
+    """The checkpoint a training job continues from: none for the first."""
+    return [checkpoint_path("{run}", first - 1)] if first else []
+
+
+def training_start(first):
+    """Where a training job starts: the previous checkpoint, or (none) epoch 0."""
+    return f"--previous {previous_checkpoint(first)[0]}" if first else ""
+
+
+def timing_path(run, epoch):
+    """Seconds a trained epoch took, written by its training job."""
+    return f"results/{run}/timing/epoch_{epoch_name(epoch)}.json"
+
+
+def chunk_timings(first, last):
+    return [timing_path("{run}", epoch) for epoch in range(max(first, 1), last + 1)]
+
+
+def evaluation_path(run, first, last):
+    return f"results/{run}/evaluation/epochs_{epoch_range(first, last)}.json"
+
+
+def evaluated_checkpoints(wildcards):
+    first, _, last = wildcards.epochs.partition("-")
+    epochs = range(int(first), int(last or first) + 1)
+    return [checkpoint_path(wildcards.run, epoch) for epoch in epochs]
+
+
+def run_evaluations(run):
+    return [evaluation_path(run, *chunk) for chunk in run_training_jobs(run)]
+
+
+def run_timings(run):
+    return [timing_path(run, epoch) for epoch in range(1, RUNS[run]["epochs"] + 1)]
+
+
+def run_checkpoints(run):
+    return [checkpoint_path(run, epoch) for epoch in range(RUNS[run]["epochs"] + 1)]
+
+
+def run_result_inputs(wildcards):
+    run = wildcards.run
+    return {
+        **PREPARED,
+        "eval_pixels": EVALUATION_SET["pixels"],
+        "eval_index": EVALUATION_SET["index"],
+        "evaluations": run_evaluations(run),
+        "checkpoints": run_checkpoints(run),
+        "timing": [
+            timing_path(run, epoch) for epoch in range(1, RUNS[run]["epochs"] + 1)
+        ],
+    }
+
+
+# --- the order jobs run in -------------------------------------------------------------------
+# Snakemake runs the ready job of highest priority first, and re-checks the inputs of every
+# waiting job each time it picks. So a run's later jobs come before the next run's first
+# one: runs finish one after the other (their results appear early), and the jobs that
+# wait are first training jobs, whose only inputs are the dataset's two shared files.
+PRIORITY = {
+    "data": 40,
+    "evaluate": 30,
+    "results": 20,
+    "training": 10,
+    "first training": 5,
+}
+
+
+def training_priority(first):
+    return PRIORITY["training" if first else "first training"]
+
+
+# --- arguments ----------------------------------------------------------------------------
 
 
 def model_args(wildcards):
@@ -210,94 +311,31 @@ def model_args(wildcards):
 
 def training_args(wildcards):
     s = settings(wildcards)
-    args = (
+    iters = "auto" if s["iters_per_epoch"] is None else s["iters_per_epoch"]
+    return (
         f"--learning-rate {s['learning_rate']!r} --batch-size {s['batch_size']} "
-        f"--sampling {s['sampling']} --gradient {s['gradient']}"
+        f"--iters-per-epoch {iters} --sampling {s['sampling']} --gradient {s['gradient']}"
     )
-    if s["iters_per_epoch"] is not None:
-        args += f" --iters-per-epoch {s['iters_per_epoch']}"
-    return args
 
 
-def gradcheck_args(wildcards):
+def gradcheck_args():
     g = config["gradcheck"]
-    args = f"--images {g['images']} --tolerance {g['tolerance']!r}"
-    if g["max_entries"] is not None:
-        args += f" --max-entries {g['max_entries']}"
-    return args
-
-
-def run_epochs(run):
-    return range(RUNS[run]["epochs"] + 1)
-
-
-def trained_epochs(run):
-    return range(1, RUNS[run]["epochs"] + 1)
-
-
-# Each evaluate job scores this many consecutive checkpoints in one pass over the images
-# (epoch 0 alone, then 1-2, 3-4, ...). A job costs ~80 ms of CPU around ~100 ms of scoring
-# per checkpoint; pairs halve that overhead, which is what a sweep on few cores waits for
-# (README "Performance"). Every checkpoint still gets its own numbers, identical to
-# scoring it alone.
-CHECKPOINTS_PER_EVALUATION = 2
-
-
-def evaluation_groups(run):
-    """(first, last) epoch of each evaluate job of a run."""
-    last_epoch = RUNS[run]["epochs"]
-    return [(0, 0)] + [
-        (first, min(first + CHECKPOINTS_PER_EVALUATION - 1, last_epoch))
-        for first in range(1, last_epoch + 1, CHECKPOINTS_PER_EVALUATION)
-    ]
-
-
-def evaluation_path(run, first, last):
-    """evaluation/epochs_000.json, evaluation/epochs_001-002.json, ..."""
-    epochs = (
-        epoch_name(first)
-        if first == last
-        else f"{epoch_name(first)}-{epoch_name(last)}"
+    entries = "all" if g["max_entries"] is None else g["max_entries"]
+    return (
+        f"--images {g['images']} --tolerance {g['tolerance']!r} --max-entries {entries}"
     )
-    return f"results/{run}/evaluation/epochs_{epochs}.json"
 
 
-def evaluated_checkpoints(wildcards):
-    first, _, last = wildcards.epochs.partition("-")
-    epochs = range(int(first), int(last or first) + 1)
-    return [checkpoint_path(wildcards.run, epoch) for epoch in epochs]
-
-
-def losses_path(run, epoch):
-    return f"results/{run}/losses/epoch_{epoch_name(epoch)}.csv"
-
-
-def benchmark_path(run, epoch):
-    return f"results/{run}/benchmarks/train_epoch_{epoch_name(epoch)}.tsv"
-
-
-def run_evaluations(run):
-    return [evaluation_path(run, *group) for group in evaluation_groups(run)]
-
-
-def evaluations(wildcards):
-    return run_evaluations(wildcards.run)
-
-
-def epoch_losses(wildcards):
-    return [losses_path(wildcards.run, e) for e in trained_epochs(wildcards.run)]
-
-
-def training_benchmarks(wildcards):
-    return [benchmark_path(wildcards.run, e) for e in trained_epochs(wildcards.run)]
-
-
-def figure_title(wildcards):
+def run_title(wildcards):
     s = settings(wildcards)
     return (
-        f"{wildcards.run}: hidden {s['hidden_size']}, lr {s['learning_rate']}, "
-        f"batch {s['batch_size']}, {s['sampling']} sampling, seed {s['seed']}"
+        f"{wildcards.run} ({DATASET}): hidden {s['hidden_size']}, "
+        f"lr {format_value(s['learning_rate'])}, batch {s['batch_size']}, "
+        f"{s['sampling']} sampling, seed {s['seed']}"
     )
+
+
+FORMATS = " ".join(config["figure_formats"])
 
 
 def figure_files(stem):
@@ -305,54 +343,137 @@ def figure_files(stem):
     return [f"{stem}.{fmt}" for fmt in config["figure_formats"]]
 
 
-def figure_outputs(stem, caption, category, subcategory=None):
+def figure_outputs(stem, caption, category, subcategory=None, labels=None):
     """figure_files(stem), the first format marked for the HTML report."""
     first, *others = figure_files(stem)
-    marked = report(first, caption=caption, category=category, subcategory=subcategory)
+    marked = report(
+        first,
+        caption=caption,
+        category=category,
+        subcategory=subcategory,
+        labels=labels,
+    )
     return [marked, *others]
 
 
-def figures(run):
+COMPARISON_FIGURES = {
+    "compare_heatmap": "final test accuracy of every run (figure)",
+    "compare_accuracy": "test accuracy per epoch (figure)",
+    "compare_loss": "mini-batch loss (figure)",
+}
+CHAPTER_FIGURES = {
+    "numerical_diff": "the numerical derivative and its tangents (figure)",
+    "gradient_field": "the gradient as arrows (figure)",
+    "gradient_descent": "gradient descent and its learning rate (figure)",
+}
+
+
+def comparison_figures(marked=True):
+    """The comparison figures, with two runs or more (a single run has nothing to compare);
+    ``marked``: for the HTML report (in the rule that makes them)."""
+    if len(RUNS) < 2:
+        return []
     return [
-        *figure_files(f"results/{run}/figures/loss"),
-        *figure_files(f"results/{run}/figures/accuracy"),
-    ]
+        path
+        for name, label in COMPARISON_FIGURES.items()
+        for path in (
+            figure_outputs(f"results/figures/{name}", f"../report/{name}.rst", "Summary",
+                           labels={"result": label})
+            if marked else figure_files(f"results/figures/{name}")
+        )
+    ]  # fmt: skip
 
 
-def epoch_files(run):
-    """Every checkpoint and its evaluation and losses: listed so a deleted one is rebuilt."""
+def chapter_figures(marked=True):
     return [
-        *(checkpoint_path(run, e) for e in run_epochs(run)),
-        *run_evaluations(run),
-        *(losses_path(run, e) for e in trained_epochs(run)),
-    ]
+        path
+        for name, label in CHAPTER_FIGURES.items()
+        for path in (
+            figure_outputs(f"results/chapter/{name}", f"../report/chapter_{name}.rst",
+                           "Chapter 4", labels={"result": label})
+            if marked else figure_files(f"results/chapter/{name}")
+        )
+    ]  # fmt: skip
 
 
-def run_outputs(run):
-    return [
-        *epoch_files(run),
-        f"results/{run}/accuracy.csv",
-        f"results/{run}/loss.csv",
-        f"results/{run}/metrics.json",
-        f"results/{run}/gradcheck.csv",
-        *figures(run),
-    ]
+def run_folders():
+    return [f"results/{run}" for run in RUNS]
 
 
 def all_runs(filename):
     return [f"results/{run}/{filename}" for run in RUNS]
 
 
-def runs_json():
-    return json.dumps(RUNS)  # in RUNS order, the order of the metrics inputs
+# --- memory -------------------------------------------------------------------------------
+# What a job holds: Python with NumPy (and pandas, matplotlib), the images it reads, and
+# arrays that grow with the batch and the network. The dataset's size comes from its
+# dataset.json once prepared (before that: MNIST's); docs/performance.md has the peaks
+# these follow.
+BASE_MB = 150
 
 
-def comparison_figures():
-    if len(RUNS) < 2:
-        return []
+DATASET_SHAPE = {}
+
+
+def dataset_shape():
+    """(images, pixels per image) of the dataset: read once it is prepared (Snakemake
+    evaluates resources again and again while jobs wait)."""
+    if not DATASET_SHAPE and Path(DATASET_JSON).is_file():
+        about = json.loads(Path(DATASET_JSON).read_text())
+        DATASET_SHAPE["images"] = about["train_images"] + about["test_images"]
+        DATASET_SHAPE["pixels"] = math.prod(about["image_shape"])
+    return DATASET_SHAPE.get("images", 70_000), DATASET_SHAPE.get("pixels", 784)
+
+
+def training_mem_mb(wildcards):
+    s = settings(wildcards)
+    images, pixels = dataset_shape()
+    itemsize = 8 if s["dtype"] == "float64" else 4
+    batch = s["batch_size"] * (
+        pixels * (4 + 2 * itemsize) + 6 * s["hidden_size"] * itemsize
+    )
+    network = 5 * pixels * s["hidden_size"] * itemsize
+    return BASE_MB + math.ceil((images * pixels + batch + network) / 1e6)
+
+
+def evaluation_mem_mb(wildcards):
+    s = settings(wildcards)
+    images, pixels = dataset_shape()
+    block = 1000 * (pixels * 4 + 2 * s["hidden_size"] * 8)
+    network = EPOCHS_PER_JOB * 2 * pixels * s["hidden_size"] * 8
+    return BASE_MB + math.ceil((images * pixels + block + network) / 1e6)
+
+
+def training_runtime(wildcards):
+    """Minutes a training job may take on a cluster: generous for backprop; the numerical
+    gradient (tiny networks only) gets a day per epoch."""
+    per_epoch = 10 if settings(wildcards)["gradient"] == "backprop" else 24 * 60
+    return EPOCHS_PER_JOB * per_epoch
+
+
+def data_mem_mb():
+    images, pixels = dataset_shape()
+    return BASE_MB + math.ceil(3 * images * pixels / 1e6)
+
+
+# --- what a complete call builds ------------------------------------------------------------
+
+
+RUN_TABLES = ("gradcheck.csv", "accuracy.csv", "accuracy.html", "loss.csv", "metrics.json",
+              "confusion.csv")  # fmt: skip
+RUN_FIGURES = ("loss", "accuracy", "weights", "confusion", "misclassified")
+
+
+def run_outputs(run):
+    """Every file of a run: Snakemake makes again whichever is missing only if asked for
+    it (a deleted checkpoint, a newly configured figure format)."""
+    figures = (figure_files(f"results/{run}/figures/{name}") for name in RUN_FIGURES)
     return [
-        *figure_files("results/figures/compare_accuracy"),
-        *figure_files("results/figures/compare_loss"),
+        *run_checkpoints(run),
+        *run_timings(run),
+        *run_evaluations(run),
+        *(f"results/{run}/{name}" for name in RUN_TABLES),
+        *itertools.chain.from_iterable(figures),
     ]
 
 
@@ -361,5 +482,9 @@ def final_outputs():
         DATASET_NPZ,
         *(path for run in RUNS for path in run_outputs(run)),
         "results/summary.csv",
-        *comparison_figures(),
+        "results/summary.html",
+        f"{DATA_DIR}/dataset.html",
+        *comparison_figures(marked=False),
+        "results/chapter/examples.json",
+        *chapter_figures(marked=False),
     ]

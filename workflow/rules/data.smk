@@ -1,6 +1,7 @@
 # Data stage: fetch the four IDX .gz files (verified), parse them into 8-bit pixels (what
-# the jobs read), and write beside training, off its path, the normalised float32 .npz
-# and the evaluation set (the images in blocks without their blank pixels).
+# the jobs read) and dataset.json (where the data came from), and write beside training,
+# off its path, the normalised float32 .npz and the evaluation set (the images in blocks
+# without their blank pixels).
 
 
 # Downloads run where Snakemake runs: cluster compute nodes often have no internet.
@@ -10,24 +11,24 @@ localrules:
 
 rule download:
     output:
-        "results/data/{dataset}/{filename}",
+        f"{DATA_DIR}/{{filename}}",
     log:
-        "results/data/logs/{dataset}/download_{filename}.log",
+        f"{DATA_LOGS}/download_{{filename}}.log",
     wildcard_constraints:
         filename=r"[^/]+\.gz",
-    priority: 10
+    priority: PRIORITY["data"]
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=100,
-        runtime=15,
+        mem_mb=BASE_MB,
+        runtime=30,
     params:
         sha256=file_sha256,
-        mirrors=MIRROR_ARGS,
+        code=code_digest("download"),
     shell:
         "python -m scratchnet download --filename {wildcards.filename} --sha256 {params.sha256} "
-        "{params.mirrors} --out {output} > {log} 2>&1"
+        '--mirrors "$SCRATCHNET_MIRRORS" --out {output} > {log} 2>&1'
 
 
 rule prepare:
@@ -36,44 +37,46 @@ rule prepare:
         train_labels=raw_file("train_labels"),
         test_images=raw_file("test_images"),
         test_labels=raw_file("test_labels"),
-        code=package_files("idx", "dataset", "atomic"),
     output:
-        pixels="results/data/{dataset}/pixels.npy",
-        labels="results/data/{dataset}/labels.npz",
+        **PREPARED,
+        about=DATASET_JSON,
     log:
-        "results/data/logs/{dataset}/prepare.log",
-    priority: 10
+        f"{DATA_LOGS}/prepare.log",
+    priority: PRIORITY["data"]
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=300,
-        runtime=5,
+        mem_mb=data_mem_mb(),
+        runtime=10,
     params:
+        dataset=DATASET,
         num_classes=DATASET_SPEC["num_classes"],
         sha256=prepare_checksum_args(),
+        code=code_digest(*DATA_CODE),
     shell:
-        "python -m scratchnet prepare --train-images {input.train_images} "
-        "--train-labels {input.train_labels} --test-images {input.test_images} "
-        "--test-labels {input.test_labels} --num-classes {params.num_classes} {params.sha256} "
-        "--pixels {output.pixels} --labels {output.labels} > {log} 2>&1"
+        "python -m scratchnet prepare --dataset {params.dataset} "
+        "--train-images {input.train_images} --train-labels {input.train_labels} "
+        "--test-images {input.test_images} --test-labels {input.test_labels} "
+        "--num-classes {params.num_classes} {params.sha256} --pixels {output.pixels} "
+        "--labels {output.labels} --about {output.about} > {log} 2>&1"
 
 
 rule normalize:
     input:
-        pixels="results/data/{dataset}/pixels.npy",
-        labels="results/data/{dataset}/labels.npz",
-        code=package_files("dataset", "atomic"),
+        **PREPARED,
     output:
-        "results/data/{dataset}.npz",
+        DATASET_NPZ,
     log:
-        "results/data/logs/{dataset}/normalize.log",
+        f"{DATA_LOGS}/normalize.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=600,
-        runtime=5,
+        mem_mb=data_mem_mb(),
+        runtime=10,
+    params:
+        code=code_digest(*DATA_CODE),
     shell:
         "python -m scratchnet normalize --pixels {input.pixels} --labels {input.labels} "
         "--out {output} > {log} 2>&1"
@@ -81,20 +84,19 @@ rule normalize:
 
 rule pack_evaluation:
     input:
-        pixels="results/data/{dataset}/pixels.npy",
-        labels="results/data/{dataset}/labels.npz",
-        code=package_files("evalset", "dataset", "atomic"),
+        **PREPARED,
     output:
-        pixels="results/data/{dataset}/evaluation_pixels.npy",
-        index="results/data/{dataset}/evaluation_index.npz",
+        **EVALUATION_SET,
     log:
-        "results/data/logs/{dataset}/pack_evaluation.log",
+        f"{DATA_LOGS}/pack_evaluation.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=300,
-        runtime=5,
+        mem_mb=data_mem_mb(),
+        runtime=10,
+    params:
+        code=code_digest("evalset", *DATA_CODE),
     shell:
         "python -m scratchnet pack-evaluation --pixels {input.pixels} --labels {input.labels} "
         "--out-pixels {output.pixels} --out-index {output.index} > {log} 2>&1"

@@ -1,66 +1,74 @@
-# Hooks around a run: the warm worker, and a quick exit.
+# Around a run: the warm worker while jobs run, and the results in the terminal at the end.
 #
-# The warm worker (README "Performance"): while Snakemake runs jobs, one process with
-# NumPy and the package loaded forks each `python -m scratchnet` job, which saves
-# ~0.15 s of start-up per job. Jobs run on their own when it is absent or refuses;
-# SCRATCHNET_WORKER=off turns it off.
-import shutil
+# The warm worker (workflow/scratchnet/worker.py): one process with NumPy, pandas and
+# matplotlib loaded forks each `python -m scratchnet` job, instead of each job starting
+# Python and importing them. Jobs run on their own when it is absent or refuses;
+# SCRATCHNET_WORKER=off turns it off. It holds the read end of a pipe whose write end only
+# this Snakemake process holds, and ends when that closes: it cannot outlive Snakemake.
+import secrets
 import subprocess
 import tempfile
-import threading
 
 WORKER = {}
 # An optional switch, so not an `envvars:` entry (that would make it required).
 WORKER_VARIABLE = "SCRATCHNET_WORKER"
+WORKER_LOG = ".snakemake/log/scratchnet-worker.log"
 
 
 def start_worker():
-    if os.environ.get(WORKER_VARIABLE) == "off":
+    from scratchnet.worker import SUPPORTED
+
+    if os.environ.get(WORKER_VARIABLE) == "off" or not SUPPORTED:
         return
-    directory = tempfile.mkdtemp(prefix="scratchnet-worker-")  # private: mode 0700
-    socket_path = os.path.join(directory, "socket")
-    os.makedirs(".snakemake/log", exist_ok=True)
-    with open(".snakemake/log/scratchnet-worker.log", "ab") as log:
+    # the worker creates this folder itself (mode 0700) and removes it when it ends
+    folder = Path(tempfile.gettempdir()) / f"scratchnet-worker-{secrets.token_hex(8)}"
+    socket_path = str(folder / "socket")
+    watched, held = os.pipe()  # both ends close on exec: no job inherits them
+    os.makedirs(Path(WORKER_LOG).parent, exist_ok=True)
+    with open(WORKER_LOG, "ab") as log:
         WORKER["process"] = subprocess.Popen(
-            [sys.executable, "-m", "scratchnet", "serve", "--socket", socket_path],
+            [sys.executable, "-m", "scratchnet", "serve", "--socket", socket_path,
+             "--watch-fd", str(watched)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=[watched],
             start_new_session=True,  # Ctrl-C reaches the jobs, not the worker
-        )
-    WORKER["directory"] = directory
-    # the jobs inherit Snakemake's environment
-    os.environ[WORKER_VARIABLE] = socket_path
+        )  # fmt: skip
+    os.close(watched)
+    WORKER["held"] = held
+    os.environ[WORKER_VARIABLE] = (
+        socket_path  # the jobs inherit Snakemake's environment
+    )
 
 
 def stop_worker():
     if "process" in WORKER:
-        WORKER["process"].terminate()
-        WORKER["process"].wait(timeout=10)
-        shutil.rmtree(WORKER.pop("directory"), ignore_errors=True)
+        os.close(
+            WORKER.pop("held")
+        )  # end of file for the worker: it removes its folder
+        WORKER.pop("process").wait(timeout=30)
         os.environ.pop(WORKER_VARIABLE, None)
-        del WORKER["process"]
+
+
+def print_results():
+    """Each run's final and best test accuracy, best first (scratchnet show has more)."""
+    from scratchnet.show import NothingToShow, brief
+
+    try:
+        print(brief(Path("results")), file=sys.stderr)
+    except NothingToShow:
+        pass  # a run of only some targets: nothing summarised yet
 
 
 onstart:
     start_worker()
 
 
-def cancel_pending_timers():
-    """Snakemake's job rate limiter leaves a threading.Timer after each scheduling round
-    (1 s by default, 10 s in our profile), and Python waits for them before exiting:
-    ~0.6 s after the last job by default. The run is over when onsuccess/onerror fire,
-    so those timers have nothing left to do."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-
-
 onsuccess:
     stop_worker()
-    cancel_pending_timers()
+    print_results()
 
 
 onerror:
     stop_worker()
-    cancel_pending_timers()

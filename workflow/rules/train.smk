@@ -1,56 +1,41 @@
-# Training: epoch 0 is the seeded initial network; each later epoch is one job that
-# continues from the previous checkpoint, so runs resume and extend epoch by epoch.
-# Priority 10: the epoch chain is the critical path, so it gets a free core first.
+# Training: one job per span of up to EPOCHS_PER_JOB epochs, writing per epoch its
+# checkpoint (with the epoch's mini-batch losses) and its seconds; the first also writes
+# epoch 0 (the seeded initial network), each later one
+# continues from the previous job's last checkpoint, so a run resumes and extends job by
+# job. One rule per span (train_epochs_000_008, train_epochs_009_016, ...), as each job
+# writes its own fixed set of files.
 
 
-rule init_network:
-    input:
-        **PREPARED,
-        code=NETWORK_CODE + package_files("train"),
-    output:
-        "results/{run}/checkpoints/epoch_000.npz",
-    log:
-        "results/{run}/logs/init_network.log",
-    priority: 10
-    conda:
-        "../envs/scratchnet.yaml"
-    threads: 1
-    resources:
-        mem_mb=200,
-        runtime=5,
-    params:
-        model=model_args,
-        num_classes=DATASET_SPEC["num_classes"],
-    shell:
-        "python -m scratchnet init --pixels {input.pixels} --labels {input.labels} --out {output} {params.model} "
-        "--num-classes {params.num_classes} > {log} 2>&1"
+for (first, last), runs in training_rules().items():
 
-
-rule train_epoch:
-    input:
-        **PREPARED,
-        previous=previous_checkpoint,
-        code=NETWORK_CODE + package_files("train", "dataset"),
-    output:
-        checkpoint="results/{run}/checkpoints/epoch_{epoch}.npz",
-        losses="results/{run}/losses/epoch_{epoch}.csv",
-    log:
-        "results/{run}/logs/train_epoch_{epoch}.log",
-    benchmark:
-        "results/{run}/benchmarks/train_epoch_{epoch}.tsv"
-    wildcard_constraints:
-        epoch=r"(?!000)\d{3}",
-    priority: 10
-    conda:
-        "../envs/scratchnet.yaml"
-    threads: 1
-    resources:
-        mem_mb=300,
-        runtime=10,
-    params:
-        model=model_args,
-        training=training_args,
-    shell:
-        "python -m scratchnet train-epoch {input.previous} --pixels {input.pixels} --labels {input.labels} "
-        "--out {output.checkpoint} --losses {output.losses} "
-        "{params.model} {params.training} > {log} 2>&1"
+    rule:
+        name:
+            f"train_epochs_{epoch_name(first)}_{epoch_name(last)}"
+        input:
+            **PREPARED,
+            previous=previous_checkpoint(first),
+        output:
+            checkpoints=chunk_checkpoints(first, last),
+            timing=chunk_timings(first, last),
+        log:
+            f"results/{{run}}/logs/train_epochs_{epoch_range(first, last)}.log",
+        wildcard_constraints:
+            run=run_pattern(runs),
+        priority: training_priority(first)
+        conda:
+            "../envs/scratchnet.yaml"
+        threads: 1
+        resources:
+            mem_mb=training_mem_mb,
+            runtime=training_runtime,
+        params:
+            model=model_args,
+            training=training_args,
+            start=training_start(first),
+            num_classes=DATASET_SPEC["num_classes"],
+            code=code_digest("train", *NETWORK_CODE),
+        shell:
+            "python -m scratchnet train {params.start} --pixels {input.pixels} "
+            "--labels {input.labels} --checkpoints {output.checkpoints} "
+            "--timing {output.timing} "
+            "--num-classes {params.num_classes} {params.model} {params.training} > {log} 2>&1"

@@ -23,6 +23,8 @@ def write_atomically(target: str | os.PathLike, write: Callable[[Path], None]) -
     try:
         write(tmp)
         os.replace(tmp, target)
+    except OSError as exc:  # name the file a failed write was for (disk full, read-only)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -82,7 +82,7 @@ def prepare(
     files: dict[str, Path],
     pixels_out: Path,
     labels_out: Path,
-    num_classes: int = 10,
+    num_classes: int,
     sha256: dict[str, str] | None = None,
 ) -> Dataset:
     """Parse and validate the four IDX files named by ``files`` (keys: SPLITS), checking
@@ -105,6 +105,7 @@ def prepare(
             f"{files['train_images']} has {'x'.join(map(str, train_shape))} images "
             f"but {files['test_images']} has {'x'.join(map(str, test_shape))}"
         )
+    _require_every_class(t_train, num_classes, files["train_labels"])
     data = Dataset(
         x_train,
         t_train,
@@ -125,6 +126,42 @@ def prepare(
     }
     write_npz_atomically(labels_out, labels)
     return data
+
+
+def _require_every_class(labels: np.ndarray, num_classes: int, path: Path) -> None:
+    """The network gets one output per declared class: each must occur in the training
+    labels, or the declaration is wrong."""
+    missing = np.flatnonzero(np.bincount(labels, minlength=num_classes) == 0)
+    if len(missing):
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise idx.IdxError(
+            f"{path}: the dataset declares num_classes {num_classes} but class(es) {shown} "
+            f"never occur in its training labels; set num_classes to the number of classes"
+        )
+
+
+def describe(
+    name: str, data: Dataset, files: dict[str, Path], sha256: dict[str, str], num_classes: int
+) -> dict:
+    """Where the data came from and what it holds, for people (dataset.json, the report)."""
+    return {
+        "dataset": name,
+        "files": {
+            split: {
+                "name": Path(files[split]).name,
+                "payload_sha256": sha256.get(split),
+                "verified": sha256.get(split) is not None,
+            }
+            for split in SPLITS
+        },
+        "image_shape": list(data.image_shape),
+        "num_classes": num_classes,
+        "train_images": data.train_size,
+        "test_images": len(data.t_test),
+        "train_class_counts": np.bincount(data.t_train, minlength=num_classes).tolist(),
+        "test_class_counts": np.bincount(data.t_test, minlength=num_classes).tolist(),
+        "digest": data.digest,
+    }
 
 
 def _normalized_blocks(pixels: np.ndarray, rows: int = 4096) -> RowBlocks:

@@ -44,9 +44,9 @@ class _Rejected(Exception):
 
 @dataclass(frozen=True)
 class Retry:
-    attempts: int = 3
-    backoff_s: float = 1.0
-    timeout_s: float = 30.0
+    attempts: int  # tries per mirror for transient errors
+    backoff_s: float  # the first wait between tries, doubled each time
+    timeout_s: float  # of the network connection
 
 
 def source_for(mirror: str, filename: str) -> str:

@@ -114,3 +114,10 @@ def load(pixels_path: str | Path, index_path: str | Path) -> EvaluationSet:
         )
     ]
     return EvaluationSet(blocks[:train_blocks], blocks[train_blocks:], digest)
+
+
+def describe(packed: EvaluationSet) -> str:
+    """How many blocks, and how many pixels per image they keep on average."""
+    blocks = packed.train + packed.test
+    kept = sum(b.pixels.size for b in blocks) / sum(len(b.labels) for b in blocks)
+    return f"{len(blocks)} blocks keeping {kept:.0f} pixels per image on average"

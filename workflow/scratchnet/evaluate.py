@@ -1,26 +1,39 @@
 """Accuracy and mean loss of networks on whole datasets, block by block.
 
 The blocks come from :mod:`scratchnet.evalset`: every image once, blank pixel columns
-left out, which gives the same sums with about half the multiplications. Several
-networks (the checkpoints of one evaluation job) share each block's normalized pixels,
-and each one's numbers are exactly those it gets when scored alone.
+left out, which gives the same sums with about half the multiplications. The networks of
+one evaluation job (the checkpoints of one training job) share each block's normalized
+pixels and one matrix product: each gets the accuracy it gets when scored alone, and a
+loss equal up to float rounding (always the same for the same checkpoints).
 """
 
+import itertools
+import json
+import logging
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
+from scratchnet import checkpoint, evalset
+from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import normalize
 from scratchnet.evalset import Block, EvaluationSet
-from scratchnet.functions import CROSS_ENTROPY_DELTA, sigmoid
+from scratchnet.functions import cross_entropy_sum
 from scratchnet.net import TwoLayerNet
+
+log = logging.getLogger(__name__)
+
+
+BLOCKS_PER_PASS = 8  # blocks whose hidden layers are scored together: fewer, larger steps
 
 
 def _normalized(blocks: list[Block]) -> Iterator[tuple[Block, np.ndarray]]:
     """Each block with its pixels as float32 in [0, 1], as training sees them.
 
     One buffer for all blocks: a fresh array per block is handed back to the system and
-    faulted in again (normalizing alone took twice as long that way).
+    faulted in again.
     """
     size = max((block.pixels.size for block in blocks), default=0)
     buffer = np.empty(size, dtype=np.float32)
@@ -29,50 +42,63 @@ def _normalized(blocks: list[Block]) -> Iterator[tuple[Block, np.ndarray]]:
         yield block, normalize(block.pixels, out=x)
 
 
-class _BlockScorer:
-    """One network's class scores for one block after another, in buffers made once.
+class _Tally:
+    """One network's right answers and summed loss, pass after pass."""
 
-    The scores come one column per image, so softmax and argmax reduce over whole rows
-    instead of across rows of 10.
-    """
-
-    def __init__(self, net: TwoLayerNet, blocks: list[Block]):
-        rows = max((len(block.labels) for block in blocks), default=0)
-        p = net.params
-        self.W1, self.b1 = p["W1"], p["b1"]
-        self.W2_by_class, self.b2_by_class = p["W2"].T, p["b2"][:, np.newaxis]
-        self.hidden = np.empty((rows, self.W1.shape[1]), dtype=net.dtype)
-        self.scores = np.empty((self.W2_by_class.shape[0], rows), dtype=net.dtype)
+    def __init__(self):
         self.correct, self.loss_sum, self.count = 0, 0.0, 0
 
-    def add(self, block: Block, x: np.ndarray) -> None:
-        """Count the block's right answers and sum its losses."""
-        scores = self._scores_by_class(block, x)
-        self.correct += int(np.count_nonzero(scores.argmax(axis=0) == block.labels))
-        self.loss_sum += _cross_entropy_sum(scores, block.labels)
-        self.count += len(block.labels)
-
-    def _scores_by_class(self, block: Block, x: np.ndarray) -> np.ndarray:
-        """(classes, images): TwoLayerNet.scores of the block's images, transposed."""
-        n = len(x)
-        # only the rows of W1 for the block's columns: its blank pixels would add 0
-        hidden = np.matmul(x, self.W1[block.columns], out=self.hidden[:n])
-        hidden += self.b1
-        sigmoid(hidden, out=hidden)
-        scores = np.matmul(self.W2_by_class, hidden.T, out=self.scores[:, :n])
-        scores += self.b2_by_class
-        return scores
+    def add(self, scores: np.ndarray, labels: np.ndarray) -> None:
+        """Count right answers and sum losses (scores: one column per image, overwritten)."""
+        self.correct += int(np.count_nonzero(scores.argmax(axis=0) == labels))
+        self.loss_sum += _cross_entropy_sum(scores, labels)
+        self.count += len(labels)
 
 
 def accuracies_and_losses(
     nets: list[TwoLayerNet], blocks: list[Block]
 ) -> list[tuple[float, float]]:
-    """Per network: fraction classified right and mean cross-entropy over ``blocks``."""
-    scorers = [_BlockScorer(net, blocks) for net in nets]
+    """Per network: fraction classified right and mean cross-entropy over ``blocks``.
+
+    All networks' hidden layers come from one matrix product per block; the output layer,
+    softmax and loss then run on several blocks at once, in buffers made once.
+    """
+    stacked = TwoLayerNet.stack_first_layers(nets)
+    hidden_size, classes = nets[0].params["W2"].shape
+    rows = BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
+    hidden = np.empty((rows, hidden_size * len(nets)), dtype=nets[0].dtype)
+    scores = np.empty((classes, rows), dtype=nets[0].dtype)
+    tallies = [_Tally() for _ in nets]
+    normalized = _normalized(blocks)
+    for _ in range(0, len(blocks), BLOCKS_PER_PASS):
+        filled, labels = 0, []
+        for block, x in itertools.islice(normalized, BLOCKS_PER_PASS):
+            end = filled + len(x)
+            TwoLayerNet.hidden_of_many(stacked, x, block.columns, out=hidden[filled:end])
+            filled, labels = end, [*labels, block.labels]
+        labels = np.concatenate(labels)
+        for i, (net, tally) in enumerate(zip(nets, tallies, strict=True)):
+            layer = hidden[:filled, i * hidden_size : (i + 1) * hidden_size]
+            tally.add(net.class_scores(layer, out=scores[:, :filled]), labels)
+    return [(t.correct / t.count, t.loss_sum / t.count) for t in tallies]
+
+
+def predictions(net: TwoLayerNet, blocks: list[Block]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted class, class probabilities (images x classes) and true label of every
+    image, in the blocks' order; the predictions are exactly those accuracies_and_losses
+    counts."""
+    stacked = TwoLayerNet.stack_first_layers([net])
+    predicted, probabilities, labels = [], [], []
     for block, x in _normalized(blocks):
-        for scorer in scorers:
-            scorer.add(block, x)
-    return [(s.correct / s.count, s.loss_sum / s.count) for s in scorers]
+        hidden = TwoLayerNet.hidden_of_many(stacked, x, block.columns)
+        scores = net.class_scores(hidden)
+        predicted.append(scores.argmax(axis=0))
+        scores -= scores.max(axis=0)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=0)
+        probabilities.append(scores.T)
+        labels.append(block.labels)
+    return np.concatenate(predicted), np.concatenate(probabilities), np.concatenate(labels)
 
 
 def accuracy_and_loss(net: TwoLayerNet, blocks: list[Block]) -> tuple[float, float]:
@@ -84,8 +110,7 @@ def _cross_entropy_sum(scores: np.ndarray, t: np.ndarray) -> float:
     """Summed cross-entropy of softmax(scores) (one column per image), overwriting scores."""
     scores -= scores.max(axis=0)
     exp = np.exp(scores, out=scores)
-    picked = exp[t, np.arange(len(t))] / exp.sum(axis=0)
-    return float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA), dtype=np.float64))
+    return cross_entropy_sum(exp[t, np.arange(len(t))] / exp.sum(axis=0))
 
 
 def evaluate_all(nets: list[TwoLayerNet], evalset: EvaluationSet) -> list[dict[str, float]]:
@@ -105,3 +130,33 @@ def evaluate_all(nets: list[TwoLayerNet], evalset: EvaluationSet) -> list[dict[s
 
 def evaluate(net: TwoLayerNet, evalset: EvaluationSet) -> dict[str, float]:
     return evaluate_all([net], evalset)[0]
+
+
+def write_evaluation(checkpoints: list[Path], pixels: Path, index: Path, out: Path) -> None:
+    """Score the checkpoints on the evaluation set; write one JSON row per checkpoint."""
+    images = evalset.load(pixels, index)
+    nets, metas = [], []
+    for path in checkpoints:
+        net, meta = checkpoint.load(path)
+        checkpoint.require_same_data(
+            meta,
+            images.digest,
+            path,
+            index,
+            "evaluate it on its own dataset's evaluation set, or retrain it",
+        )
+        nets.append(net)
+        metas.append(meta)
+    start = time.perf_counter()
+    rows = [
+        {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
+        for meta, scores in zip(metas, evaluate_all(nets, images), strict=True)
+    ]
+    seconds = time.perf_counter() - start
+    write_text_atomically(out, json.dumps(rows, indent=1) + "\n")
+    for row in rows:
+        log.info(
+            "epoch %d: train_acc %.4f test_acc %.4f train_loss %.4f test_loss %.4f",
+            *(row[key] for key in ("epoch", "train_acc", "test_acc", "train_loss", "test_loss")),
+        )
+    log.info("%d checkpoint(s) scored on every image in %.2f s", len(rows), seconds)

@@ -27,6 +27,15 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return exp
 
 
+def cross_entropy_sum(picked: np.ndarray) -> float:
+    """Summed cross-entropy, given each example's probability of its true class.
+
+    The book adds a tiny delta inside the log, so that a probability of 0 costs a large
+    but finite loss instead of infinity; training, evaluation and the layers all use it.
+    """
+    return float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA), dtype=np.float64))
+
+
 def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
     """Mean cross-entropy of probabilities ``y`` against one-hot or integer labels ``t``."""
     y, t = np.asarray(y), np.asarray(t)
@@ -35,8 +44,7 @@ def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
     if t.size == y.size:  # one-hot rows -> class indices
         t = t.argmax(axis=1)
     labels = t.reshape(-1)
-    picked = y[np.arange(len(labels)), labels]
-    return float(-np.sum(np.log(picked + CROSS_ENTROPY_DELTA)) / len(labels))
+    return cross_entropy_sum(y[np.arange(len(labels)), labels]) / len(labels)
 
 
 def mean_squared_error(y: np.ndarray, t: np.ndarray) -> float:
@@ -72,11 +80,20 @@ def numerical_gradient(
     return grad
 
 
+def gradient_descent_path(
+    f: Callable[[np.ndarray], float], init_x: np.ndarray, lr: float, step_num: int
+) -> np.ndarray:
+    """Every point of ``step_num`` steps of x -= lr * grad f(x), the start first."""
+    x = np.array(init_x, dtype=np.float64)
+    path = [x.copy()]
+    for _ in range(step_num):
+        x -= lr * numerical_gradient(f, x)
+        path.append(x.copy())
+    return np.array(path)
+
+
 def gradient_descent(
     f: Callable[[np.ndarray], float], init_x: np.ndarray, lr: float = 0.01, step_num: int = 100
 ) -> np.ndarray:
     """Return the point reached after ``step_num`` steps of x -= lr * grad f(x)."""
-    x = np.array(init_x, dtype=np.float64)
-    for _ in range(step_num):
-        x -= lr * numerical_gradient(f, x)
-    return x
+    return gradient_descent_path(f, init_x, lr, step_num)[-1]

@@ -1,11 +1,20 @@
 """Compare backprop with numerical gradients: the proof that backprop is right."""
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from scratchnet import checkpoint
+from scratchnet.atomic import write_text_atomically
+from scratchnet.dataset import Dataset, normalize
 from scratchnet.functions import numerical_diff
 from scratchnet.net import PARAM_NAMES, TwoLayerNet
+
+log = logging.getLogger(__name__)
 
 
 class GradientCheckFailed(AssertionError):
@@ -21,7 +30,7 @@ class ParamCheck:
 
 
 def numerical_entries(
-    loss: callable, param: np.ndarray, flat_indices: np.ndarray, h: float = 1e-4
+    loss: Callable[[], float], param: np.ndarray, flat_indices: np.ndarray, h: float = 1e-4
 ) -> np.ndarray:
     """Central differences of ``loss()`` for the chosen entries of ``param``, restored after."""
     flat = param.reshape(-1)
@@ -53,7 +62,7 @@ def check_gradients(
 ) -> list[ParamCheck]:
     """Backprop vs central differences for every parameter (or a sample of its entries)."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    backprop = {name: grad.copy() for name, grad in net.gradient(x, labels).items()}
+    backprop = net.gradient(x, labels)
     checks = []
     for name in PARAM_NAMES:
         chosen = entries_to_check(net.params[name].size, max_entries, rng)
@@ -74,3 +83,40 @@ def require_within(checks: list[ParamCheck], tolerance: float) -> None:
             f"backprop disagrees with numerical gradients beyond {tolerance:g}: {worst}; "
             "the backward pass of the network is wrong"
         )
+
+
+def write_gradient_check(
+    initial: Path,
+    data: Dataset,
+    images: int,
+    tolerance: float,
+    max_entries: str,
+    out: Path,
+) -> None:
+    """Check the run's initial network, in a float64 copy so that rounding does not hide
+    errors, on its first training images; write gradcheck.csv if within ``tolerance``.
+
+    ``max_entries``: entries checked per parameter (a sample seeded by the run's seed),
+    or "all".
+    """
+    start_net, meta = checkpoint.load(initial)
+    net = TwoLayerNet.from_params({k: v.astype(np.float64) for k, v in start_net.params.items()})
+    x = normalize(data.pixels_train[:images]).astype(np.float64)
+    entries = None if max_entries == "all" else int(max_entries)
+    start = time.perf_counter()
+    rng = np.random.default_rng(meta["model"]["seed"])
+    checks = check_gradients(net, x, data.t_train[:images], entries, rng)
+    for c in checks:
+        log.info(
+            "%s: %d entries, max |backprop - numerical| %.3e, relative %.3e",
+            c.param,
+            c.entries_checked,
+            c.max_abs_diff,
+            c.max_rel_err,
+        )
+    log.info("gradient check took %.2f s", time.perf_counter() - start)
+    require_within(checks, tolerance)
+    lines = ["param,max_abs_diff,max_rel_err"] + [
+        f"{c.param},{c.max_abs_diff!r},{c.max_rel_err!r}" for c in checks
+    ]
+    write_text_atomically(out, "\n".join(lines) + "\n")

@@ -77,7 +77,9 @@ def read_gz(path: str | Path) -> bytes:
         with gzip.open(path, "rb") as f:
             return f.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise IdxError(f"{path}: not a complete gzip file ({exc})") from exc
+        raise IdxError(
+            f"{path}: not a complete gzip file ({exc}); delete it to download it again"
+        ) from None
 
 
 def encode_images(images: np.ndarray) -> bytes:

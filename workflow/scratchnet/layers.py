@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scratchnet.functions import CROSS_ENTROPY_DELTA, sigmoid, softmax
+from scratchnet.functions import CROSS_ENTROPY_DELTA, cross_entropy_sum, sigmoid, softmax
 
 
 class Affine:
@@ -74,7 +74,7 @@ class SoftmaxWithLoss:
             self.rows = np.arange(len(labels))
         self.picked = self.y[self.rows, labels]
         self.guarded = self.picked + CROSS_ENTROPY_DELTA
-        return float(-np.log(self.guarded).sum() / len(labels))
+        return cross_entropy_sum(self.picked) / len(labels)
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         """(y - onehot) / batch, each row scaled by y_t / (y_t + delta).

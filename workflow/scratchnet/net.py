@@ -1,8 +1,13 @@
-"""TwoLayerNet: input -> Affine -> Sigmoid -> Affine -> softmax, the book's chapter-4 network."""
+"""TwoLayerNet: input -> Affine -> Sigmoid -> Affine -> softmax, the book's chapter-4 network.
+
+Two ways through it, as in the book: ``predict``/``scores`` compute the outputs directly
+from the parameters (inference: evaluation, the numerical gradient), and the layers
+compute the same formulas while keeping what backprop needs (training).
+"""
 
 import numpy as np
 
-from scratchnet.functions import cross_entropy_error, numerical_gradient, softmax
+from scratchnet.functions import cross_entropy_error, numerical_gradient, sigmoid, softmax
 from scratchnet.layers import Affine, Sigmoid, SoftmaxWithLoss
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -39,7 +44,7 @@ class TwoLayerNet:
     def _build_layers(self) -> None:
         p = self.params
         self.affine1 = Affine(p["W1"], p["b1"], needs_input_grad=False)
-        self.hidden = Sigmoid()
+        self.activation = Sigmoid()
         self.affine2 = Affine(p["W2"], p["b2"])
         self.last = SoftmaxWithLoss()
 
@@ -47,9 +52,52 @@ class TwoLayerNet:
     def dtype(self) -> np.dtype:
         return self.params["W1"].dtype
 
+    # --- inference ---------------------------------------------------------------------
+
+    def hidden(
+        self, x: np.ndarray, columns: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """sigmoid(x @ W1 + b1), one row per image (into ``out`` when given).
+
+        With ``columns``, ``x`` holds only those input pixels and every other pixel is 0:
+        blank pixels add nothing to the sums, so only the matching rows of W1 are used.
+        """
+        W1 = self.params["W1"] if columns is None else self.params["W1"][columns]
+        hidden = np.matmul(x, W1, out=out)
+        hidden += self.params["b1"]
+        return sigmoid(hidden, out=hidden)
+
+    @staticmethod
+    def stack_first_layers(nets: list["TwoLayerNet"]) -> tuple[np.ndarray, np.ndarray]:
+        """W1 and b1 of several networks of one shape, side by side: one matrix product
+        then gives all their hidden layers, faster than one product per network (the same
+        values up to the last bits of float rounding)."""
+        W1 = np.concatenate([net.params["W1"] for net in nets], axis=1)
+        return W1, np.concatenate([net.params["b1"] for net in nets])
+
+    @staticmethod
+    def hidden_of_many(
+        stacked: tuple[np.ndarray, np.ndarray],
+        x: np.ndarray,
+        columns: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``hidden`` of the networks of ``stacked`` (stack_first_layers) side by side."""
+        W1, b1 = stacked
+        hidden = np.matmul(x, W1[columns], out=out)
+        hidden += b1
+        return sigmoid(hidden, out=hidden)
+
+    def class_scores(self, hidden: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The output layer's scores, one column per image (classes x images): softmax
+        and argmax then reduce along rows, the fast direction for many images."""
+        scores = np.matmul(self.params["W2"].T, hidden.T, out=out)
+        scores += self.params["b2"][:, np.newaxis]
+        return scores
+
     def scores(self, x: np.ndarray) -> np.ndarray:
-        """The output layer's inputs to softmax, for a batch of images."""
-        return self.affine2.forward(self.hidden.forward(self.affine1.forward(x)))
+        """The inputs to softmax, one row per image."""
+        return self.class_scores(self.hidden(x)).T
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per image."""
@@ -62,6 +110,8 @@ class TwoLayerNet:
         labels = t.argmax(axis=1) if t.ndim == 2 else t
         return float(np.mean(self.scores(x).argmax(axis=1) == labels))
 
+    # --- gradients and training ----------------------------------------------------------
+
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Central-difference gradients of the loss: slow, the reference for backprop."""
 
@@ -71,19 +121,20 @@ class TwoLayerNet:
         return {name: numerical_gradient(loss_at, self.params[name]) for name in PARAM_NAMES}
 
     def forward_backward(self, x: np.ndarray, labels: np.ndarray, dout: float = 1.0) -> float:
-        """One forward and one backward pass; returns the loss, leaves on the layers the
-        gradients of ``dout`` times the loss."""
-        loss = self.last.forward(self.scores(x), labels)
+        """One forward and one backward pass through the layers; returns the loss and
+        leaves on the layers the gradients of ``dout`` times the loss."""
+        scores = self.affine2.forward(self.activation.forward(self.affine1.forward(x)))
+        loss = self.last.forward(scores, labels)
         dscores = self.last.backward(dout)
-        self.affine1.backward(self.hidden.backward(self.affine2.backward(dscores)))
+        self.affine1.backward(self.activation.backward(self.affine2.backward(dscores)))
         return loss
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Backprop gradients of the loss for every parameter."""
+        """Backprop gradients of the loss for every parameter, as arrays the caller owns."""
         labels = t.argmax(axis=1) if t.ndim == 2 else t
         self.forward_backward(x, labels)
         a1, a2 = self.affine1, self.affine2
-        return {"W1": a1.dW, "b1": a1.db, "W2": a2.dW, "b2": a2.db}
+        return {"W1": a1.dW.copy(), "b1": a1.db.copy(), "W2": a2.dW.copy(), "b2": a2.db.copy()}
 
     def sgd_step(self, x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
         """One mini-batch SGD update in place; the loss comes from the same forward pass.

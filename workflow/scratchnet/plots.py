@@ -1,5 +1,7 @@
-"""The book's two figures: mini-batch loss per iteration and accuracy per epoch."""
+"""The book's two figures of a run: mini-batch loss per iteration and accuracy per epoch;
+and what every figure of the package shares: saving, titles, the running mean."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -13,8 +15,7 @@ from scratchnet.atomic import write_atomically
 
 # Stable output: no creation dates, fixed SVG ids, so the same data gives the same bytes.
 plt.rcParams["svg.hashsalt"] = "scratchnet"
-# A run's title lists its settings (~80 characters for sweep runs): 10 pt fits the width.
-RUN_TITLE_SIZE = 10
+TITLE_SIZE = 10  # points
 _NO_DATES = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 
@@ -32,11 +33,24 @@ def save(fig: plt.Figure, stem: Path, formats: list[str]) -> list[Path]:
     return written
 
 
-def _axes(figsize: tuple[float, float]) -> tuple[plt.Figure, plt.Axes]:
-    """One axes with fixed margins: a layout engine would cost ~0.1 s per figure."""
-    fig, ax = plt.subplots(figsize=figsize)
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.11, top=0.92)
-    return fig, ax
+def figure(
+    figsize: tuple[float, float], title: str, ncols: int = 1, **margins
+) -> tuple[plt.Figure, plt.Axes]:
+    """Axes (``ncols`` of them side by side) under a title wrapped to the figure's width,
+    never clipped, with fixed margins: a layout engine would cost more than drawing."""
+    fig, axes = plt.subplots(1, ncols, figsize=figsize)
+    lines = wrap_title(title, figsize[0])
+    fig.suptitle("\n".join(lines), fontsize=TITLE_SIZE, y=0.985, va="top")
+    title_inches = (len(lines) * 1.3 * TITLE_SIZE + 10) / 72
+    layout = {"left": 0.1, "right": 0.97, "bottom": 0.11, **margins}
+    fig.subplots_adjust(top=1 - title_inches / figsize[1], **layout)
+    return fig, axes
+
+
+def wrap_title(title: str, width_inches: float) -> list[str]:
+    """Lines of ``title`` that fit the width: a character of 10-point text is ~0.6 x 10 pt."""
+    per_line = max(20, int(width_inches * 72 / (0.6 * TITLE_SIZE)))
+    return textwrap.wrap(title, per_line, break_on_hyphens=False) or [""]
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -47,10 +61,17 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (cumulative[ends] - cumulative[ends - counts]) / counts
 
 
+def smoothing_window(count: int) -> int:
+    """The running mean's window: about a fiftieth of the curve."""
+    return max(1, count // 50)
+
+
 def loss_figure(iterations: np.ndarray, losses: np.ndarray, title: str) -> plt.Figure:
-    fig, ax = _axes((7, 4.5))
+    fig, ax = figure((7, 4.5), title)
+    if len(losses) == 0:  # epochs: 0 trains nothing
+        iterations, losses = np.array([0]), np.array([np.nan])
     ax.plot(iterations, losses, color="tab:blue", alpha=0.25, linewidth=0.6, label="mini-batch")
-    window = max(1, len(losses) // 50)
+    window = smoothing_window(len(losses))
     ax.plot(
         iterations,
         moving_average(losses, window),
@@ -59,7 +80,6 @@ def loss_figure(iterations: np.ndarray, losses: np.ndarray, title: str) -> plt.F
         label=f"mean of last {window}",
     )
     ax.set(xlabel="iteration", ylabel="loss")
-    ax.set_title(title, fontsize=RUN_TITLE_SIZE)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
@@ -69,26 +89,11 @@ def loss_figure(iterations: np.ndarray, losses: np.ndarray, title: str) -> plt.F
 def accuracy_figure(
     epochs: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, title: str
 ) -> plt.Figure:
-    fig, ax = _axes((7, 4.5))
+    fig, ax = figure((7, 4.5), title)
     ax.plot(epochs, train_acc, "o-", label="train acc", markersize=4)
     ax.plot(epochs, test_acc, "s--", label="test acc", markersize=4)
     ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
-    ax.set_title(title, fontsize=RUN_TITLE_SIZE)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return fig
-
-
-def comparison_figure(
-    curves: dict[str, tuple[np.ndarray, np.ndarray]], xlabel: str, ylabel: str, title: str
-) -> plt.Figure:
-    """One labelled line per run."""
-    fig, ax = _axes((7.5, 4.8))
-    for name, (x, y) in curves.items():
-        ax.plot(x, y, marker="o" if len(x) <= 40 else None, markersize=3, label=name)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="best")
     return fig

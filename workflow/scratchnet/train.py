@@ -1,49 +1,72 @@
-"""Mini-batch SGD, one epoch at a time, with randomness that depends on (seed, epoch) only."""
+"""Mini-batch SGD, one epoch at a time, with randomness that depends on (seed, epoch) only.
 
+A training job continues from a checkpoint for a few epochs and writes one checkpoint
+per epoch (:func:`continue_training`); the pipeline chains such jobs, so a run resumes
+and extends from its last checkpoint.
+"""
+
+import json
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from scratchnet import checkpoint
+from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import Dataset, normalize
 from scratchnet.net import TwoLayerNet
 
 log = logging.getLogger(__name__)
 
+# An epoch whose mean mini-batch loss is above this many times the loss of guessing
+# every class with equal probability (ln of the class count) has diverged: healthy
+# runs, even at learning rates of several units, stay far below it (docs/performance.md
+# lists the measurements), and diverged ones saturate at ~-ln(1e-7) per wrong answer.
+DIVERGENCE_FACTOR = 2.0
+
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite in the middle of an epoch."""
+
+
+class SettingsError(ValueError):
+    """Settings that cannot train on this dataset; the message names the key and the fix."""
 
 
 @dataclass(frozen=True)
 class ModelSettings:
     """What determines the initial network (epoch 0)."""
 
-    hidden_size: int = 50
-    weight_init_std: float = 0.01
-    seed: int = 0
-    dtype: str = "float32"
+    hidden_size: int
+    weight_init_std: float
+    seed: int
+    dtype: str
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
     """What determines every update after epoch 0."""
 
-    learning_rate: float = 0.1
-    batch_size: int = 100
-    iters_per_epoch: int | None = None  # None: train size // batch size
-    sampling: str = "replacement"  # or "permutation"
-    gradient: str = "backprop"  # or "numerical"
+    learning_rate: float
+    batch_size: int
+    iters_per_epoch: int | None  # None: train size // batch size
+    sampling: str  # "replacement" (the book) or "permutation"
+    gradient: str  # "backprop" or "numerical"
 
     def resolved(self, train_size: int) -> "TrainingSettings":
         """These settings with iters_per_epoch filled in for a dataset of ``train_size``."""
+        if self.batch_size > train_size:
+            raise SettingsError(
+                f"config: batch_size {self.batch_size} is larger than the {train_size} "
+                f"training images; choose at most {train_size}"
+            )
         if self.iters_per_epoch is not None:
             return self
-        iters = max(1, train_size // self.batch_size)
-        return TrainingSettings(**{**asdict(self), "iters_per_epoch": iters})
+        return replace(self, iters_per_epoch=train_size // self.batch_size)
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -103,6 +126,10 @@ def sgd_epoch(
     return losses
 
 
+def divergence_limit(num_classes: int) -> float:
+    return DIVERGENCE_FACTOR * math.log(num_classes)
+
+
 class ProgressLog:
     """Logs iteration, loss and updates/s about ten times per epoch."""
 
@@ -122,3 +149,100 @@ class ProgressLog:
                 loss,
                 rate,
             )
+
+
+# --- the jobs --------------------------------------------------------------------------
+
+
+def continue_training(
+    previous: Path | None,
+    checkpoints: list[Path],
+    timings: list[Path],
+    data: Dataset,
+    model: ModelSettings,
+    settings: TrainingSettings,
+    num_classes: int,
+) -> None:
+    """Train one epoch per path in ``checkpoints`` from ``previous``, writing each
+    checkpoint (with its epoch's mini-batch losses) and each epoch's seconds (``timings``,
+    one per trained epoch) as soon as the epoch is done. Without ``previous`` the first
+    checkpoint is epoch 0, the seeded initial network.
+
+    An epoch that diverges is not kept: it and every later checkpoint hold the last
+    healthy network, marked ``diverged`` in their metadata, and no more updates are made.
+    """
+    settings = settings.resolved(data.train_size)
+    if previous is None:
+        net = initial_network(model, data.input_size, num_classes)
+        meta = checkpoint.initial_meta(model, data.digest)
+        checkpoint.save(checkpoints[0], net, meta)
+        log.info("wrote %s: initial network %s", checkpoints[0], asdict(model))
+        previous, checkpoints = checkpoints[0], checkpoints[1:]
+    else:
+        net, meta = checkpoint.load(previous)
+        checkpoint.require_compatible(meta, previous, model, settings, data.digest)
+    if len(timings) != len(checkpoints):
+        raise ValueError(f"{len(checkpoints)} epochs to train but {len(timings)} timing files")
+    if settings.gradient == "numerical" and checkpoints:
+        log.warning(numerical_cost_note(net, data, settings))
+    for out, timing in zip(checkpoints, timings, strict=True):
+        start = time.perf_counter()
+        if "diverged" in meta:  # training stopped: the same network, no more updates
+            meta = {**checkpoint.next_meta(meta, 0, settings), "diverged": meta["diverged"]}
+            losses = []
+        else:
+            net, meta, losses = _train_one_epoch(net, meta, data, model, settings, previous)
+        checkpoint.save(out, net, meta, losses)
+        seconds = round(time.perf_counter() - start, 3)
+        write_text_atomically(timing, json.dumps({"epoch": meta["epoch"], "seconds": seconds}))
+        previous = out
+        log.info("wrote %s (epoch %d, iteration %d)", out, meta["epoch"], meta["iteration"])
+
+
+def _train_one_epoch(net, meta, data, model, settings, source):
+    """The network after one more epoch (or the same one, marked diverged), its metadata,
+    and the epoch's mini-batch losses (none when it diverged)."""
+    epoch = meta["epoch"] + 1
+    log.info("epoch %d: %d updates from %s", epoch, settings.iters_per_epoch, source)
+    before = {name: array.copy() for name, array in net.params.items()}
+    progress = ProgressLog(settings.iters_per_epoch, meta["iteration"] + 1)
+    rng = epoch_rng(model.seed, epoch)
+    limit = divergence_limit(net.params["W2"].shape[1])
+    try:
+        losses = sgd_epoch(net, data, settings, rng, progress)
+        mean = float(np.mean(losses))
+    except TrainingDiverged as exc:
+        losses, mean = None, f"not finite ({exc})"
+    if losses is not None and mean <= limit:
+        elapsed = time.perf_counter() - progress.start
+        log.info("epoch %d: mean loss %.4f, %.0f updates/s", epoch, mean, len(losses) / elapsed)
+        return net, checkpoint.next_meta(meta, len(losses), settings), losses
+    shown = mean if isinstance(mean, str) else f"{mean:.4g}"
+    log.warning(
+        "epoch %d diverged (mean loss %s, above %.3g: twice the loss of guessing); "
+        "training stopped and later checkpoints keep epoch %d's network; "
+        "lower learning_rate (now %r)",
+        epoch,
+        shown,
+        limit,
+        epoch - 1,
+        settings.learning_rate,
+    )
+    diverged = {"epoch": epoch, "learning_rate": settings.learning_rate}
+    healthy = TwoLayerNet.from_params(before)
+    return healthy, {**checkpoint.next_meta(meta, 0, settings), "diverged": diverged}, []
+
+
+def numerical_cost_note(net: TwoLayerNet, data: Dataset, settings: TrainingSettings) -> str:
+    """How long an epoch of numerical gradients will take, estimated from one loss."""
+    x = normalize(data.pixels_train[: settings.batch_size]).astype(net.dtype)
+    t = data.t_train[: settings.batch_size]
+    start = time.perf_counter()
+    net.loss(x, t)
+    per_loss = time.perf_counter() - start
+    evaluations = 2 * sum(p.size for p in net.params.values())
+    total = per_loss * evaluations * settings.iters_per_epoch
+    return (
+        f"gradient: numerical needs {evaluations} loss evaluations per update; "
+        f"this epoch will take about {total:.0f} s ({total / 3600:.1f} h)"
+    )

@@ -1,35 +1,37 @@
-"""A warm worker: one process with NumPy and matplotlib loaded forks each job.
+"""A warm worker: one process with NumPy, pandas and matplotlib loaded forks each job.
 
-Starting Python and importing NumPy costs ~0.2 s per job, about as long as one
-epoch of SGD, and the pipeline runs one job per epoch. While Snakemake runs, it
-keeps a ``serve`` process (started by the workflow's ``onstart``) that has
-imported everything the commands need. ``python -m scratchnet <command>``
-first asks it over a Unix socket: the worker forks, the child takes the
-caller's stdin/stdout/stderr, working directory, environment and umask, runs
-the same ``cli.main`` and reports its exit code. The caller forwards SIGINT,
-SIGTERM and SIGHUP to the child, so cancelling a job stops it.
+Starting Python and importing those libraries costs about as much as a small job's own
+work, and a sweep runs many jobs. While Snakemake runs, it keeps a ``serve`` process
+(started by the workflow's ``onstart``) that has imported everything the commands need.
+``python -m scratchnet <command>`` first asks it over a Unix socket: the worker forks,
+the child takes the caller's stdin/stdout/stderr, working directory, environment and
+umask, runs the same ``cli.main`` and reports its exit code. The caller forwards SIGINT,
+SIGTERM and SIGHUP to the child, so cancelling a job stops it, and the child ends when
+its caller does.
 
-The job then runs exactly the code it would run on its own, in a process of
-its own, so outputs are byte-identical. Whenever the worker cannot serve (no
-``SCRATCHNET_WORKER`` socket, ``SCRATCHNET_WORKER=off``, a SLURM job, another
-Python environment, package files changed since the worker started) the
-command simply runs in its own process as before.
+The job then runs exactly the code it would run on its own, in a process of its own,
+so outputs are byte-identical. Whenever the worker cannot serve (no socket yet, a SLURM
+job, another Python environment or package, package files changed since the worker
+started, or a platform without fork and Unix sockets) the command simply runs in its own
+process as before. It is switched on for Linux only: on macOS, forking a process that has
+loaded the system's BLAS is not safe.
 
-Only the standard library is imported here, and the caller's side uses the C modules
-behind ``socket`` and ``signal``: importing those two modules (enum, selectors, ...)
-took 18 ms of the 40 ms a caller costs, once per job.
+The worker never outlives the Snakemake that started it: it holds the read end of a pipe
+whose write end only Snakemake holds, and ends (removing its folder) as soon as that
+pipe reports end of file, however Snakemake ended.
 """
 
-import _signal
-import _socket
-import marshal  # not json: built in, so the caller imports nothing slow
+import marshal  # not json: built in, and the caller (once per job) imports little
 import os
-import struct
+import signal
+import socket
 import sys
 
 ENV_VAR = "SCRATCHNET_WORKER"
-UNSERVED_COMMANDS = {"bench", "serve"}
-_FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+SUPPORTED = sys.platform.startswith("linux")
+UNSERVED_COMMANDS = {"serve", "show"}
+PACKAGE = os.path.dirname(os.path.realpath(__file__))
+_FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 # --- the caller ------------------------------------------------------------------------
@@ -38,11 +40,11 @@ _FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 def run_in_worker(argv: list[str]) -> int | None:
     """Run the command in the worker; its exit code, or None to run it here instead."""
     path = os.environ.get(ENV_VAR, "")
-    if path in ("", "off") or "SLURM_JOB_ID" in os.environ:
+    if not SUPPORTED or path in ("", "off") or "SLURM_JOB_ID" in os.environ:
         return None
     if not argv or argv[0] in UNSERVED_COMMANDS:
         return None
-    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
     except OSError:
@@ -54,7 +56,7 @@ def run_in_worker(argv: list[str]) -> int | None:
         conn.close()
 
 
-def _ask(conn: _socket.socket, argv: list[str]) -> int | None:
+def _ask(conn: socket.socket, argv: list[str]) -> int | None:
     umask = os.umask(0)
     os.umask(umask)
     request = {
@@ -63,18 +65,18 @@ def _ask(conn: _socket.socket, argv: list[str]) -> int | None:
         "env": dict(os.environ),
         "umask": umask,
         "prefix": sys.prefix,
+        "package": PACKAGE,
     }
-    stdio = struct.pack("3i", 0, 1, 2)
-    conn.sendmsg([b"R"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, stdio)])
+    socket.send_fds(conn, [b"R"], [0, 1, 2])
     payload = marshal.dumps(request)
     conn.sendall(len(payload).to_bytes(8, "big") + payload)
     replies = _Lines(conn)
     first = replies.next()
     if first[:1] != ["pid"]:
-        return None  # refused (another environment, changed code): run it here
+        return None  # refused (another environment or package, changed code): run it here
     child = int(first[1])
-    for signum in _FORWARDED_SIGNALS:
-        _signal.signal(signum, lambda received, _frame: _forward(child, received))
+    for name in _FORWARDED_SIGNALS:
+        signal.signal(getattr(signal, name), lambda received, _frame: _forward(child, received))
     last = replies.next()
     if last[:1] == ["exit"]:
         return int(last[1])
@@ -111,24 +113,120 @@ def _forward(child: int, signum: int) -> None:
 # --- the worker ----------------------------------------------------------------------------
 
 
+def serve(socket_path: str, watch_fd: int, log) -> None:
+    """Serve jobs on the Unix socket ``socket_path`` (its folder is created here and
+    removed at the end) until SIGTERM or end of file on ``watch_fd``."""
+    import threading
+    from pathlib import Path
+
+    folder, setup, owned = Path(socket_path).parent, threading.Lock(), []
+    _end_with_pipe(watch_fd, owned, setup)  # first of all: Snakemake may already be gone
+    signal.signal(signal.SIGTERM, _stop)
+    served = 0
+    try:
+        _preload()
+        state = _package_state()
+        with setup:  # the folder and socket appear whole, or not at all
+            folder.mkdir(mode=0o700)  # fails if it exists: never serve from another's folder
+            owned.append(folder)
+            server = _listening(socket_path)
+        served = _serve_forever(server, socket_path, state, log)
+    except _Stopped:
+        pass
+    finally:
+        for created in owned:
+            _remove(created)
+    log(f"stopped after {served} jobs")
+    # Snakemake waits for the worker to stop; skip tearing down the loaded libraries
+    os._exit(0)
+
+
+def _end_with_pipe(fd: int, owned: list, setup) -> None:
+    """End the process, removing the folders it ``owned``, as soon as the pipe's other end
+    is closed: Snakemake holds it, so that happens when Snakemake ends, however it ends."""
+    import threading
+
+    def watch() -> None:
+        import time
+
+        try:
+            while os.read(fd, 1):
+                pass
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # stop as when asked: clean up, log
+            time.sleep(10)  # and if that cannot happen (say, still starting): end anyway
+            with setup:  # not while the folder and socket are being made
+                for folder in owned:
+                    _remove(folder)
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _remove(folder) -> None:
+    """The worker's folder and its socket, if they are there."""
+    import contextlib
+
+    for name in ("socket", "socket.binding"):
+        (folder / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # already gone
+        folder.rmdir()
+
+
+def _listening(socket_path: str) -> socket.socket:
+    """A socket already listening when it appears at ``socket_path``: bound under another
+    name and renamed, so no caller can arrive between bind and listen."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    binding = socket_path + ".binding"
+    umask = os.umask(0o177)  # only this user may connect: the socket runs their commands
+    try:
+        server.bind(binding)
+    finally:
+        os.umask(umask)
+    server.listen(16)
+    os.rename(binding, socket_path)
+    return server
+
+
+def _serve_forever(server: socket.socket, socket_path: str, state: dict, log) -> int:
+    import gc
+
+    # Out of the collector's sight: a full collection in a forked job would otherwise
+    # touch every preloaded object and copy the pages they are on.
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    log(f"serving on {socket_path}")
+    served = 0
+    try:
+        while True:
+            conn, _ = server.accept()
+            served += _serve_one(conn, server, state, log)
+    except _Stopped:
+        return served
+    finally:
+        server.close()
+
+
 def _package_state() -> dict[str, int]:
     from pathlib import Path
 
-    package = Path(__file__).resolve().parent
-    return {str(p): p.stat().st_mtime_ns for p in sorted(package.glob("*.py"))}
+    return {str(p): p.stat().st_mtime_ns for p in sorted(Path(PACKAGE).glob("*.py"))}
 
 
 def _preload() -> None:
     """Import what the commands import lazily, so that forked jobs find it loaded."""
     import scratchnet.cli
     from scratchnet import (  # noqa: F401
-        aggregate,
         checkpoint,
+        compare,
         dataset,
         download,
         evaluate,
         gradcheck,
         plots,
+        results,
+        tables,
         train,
     )
 
@@ -143,48 +241,7 @@ def _stop(_signum, _frame) -> None:
     raise _Stopped
 
 
-def serve(path: str, log) -> None:
-    """Serve jobs on the Unix socket ``path`` until SIGTERM or the parent process ends."""
-    import gc
-    import signal
-    import socket
-
-    _preload()
-    # Out of the collector's sight: a full collection in a forked job would otherwise
-    # touch every preloaded object, copying ~5,000 shared pages (~50 ms, measured).
-    gc.collect()
-    gc.freeze()
-    state, parent = _package_state(), os.getppid()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    signal.signal(signal.SIGTERM, _stop)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    umask = os.umask(0o177)  # only this user may connect: the socket runs their commands
-    try:
-        server.bind(path)
-    finally:
-        os.umask(umask)
-    server.listen(16)
-    server.settimeout(1.0)
-    log(f"serving on {path}")
-    served = 0
-    try:
-        while os.getppid() == parent:  # orphaned when Snakemake was killed: stop
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            served += _serve_one(conn, server, state, log)
-    except _Stopped:
-        pass
-    finally:
-        server.close()
-        os.unlink(path)
-        log(f"stopped after {served} jobs")
-
-
-def _serve_one(conn: _socket.socket, server: _socket.socket, state: dict, log) -> int:
-    import socket
-
+def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> int:
     fds: list[int] = []
     try:
         conn.settimeout(5.0)
@@ -210,7 +267,7 @@ def _serve_one(conn: _socket.socket, server: _socket.socket, state: dict, log) -
         conn.close()
 
 
-def _receive_request(conn: _socket.socket) -> dict:
+def _receive_request(conn: socket.socket) -> dict:
     stream = conn.makefile("rb")
     size = int.from_bytes(stream.read(8), "big")
     request = marshal.loads(stream.read(size))
@@ -224,15 +281,16 @@ def _refusal(request: dict, state: dict) -> str:
         return f"not a job command: {request.get('argv')}"
     if request.get("prefix") != sys.prefix:
         return f"caller runs Python from {request.get('prefix')}, the worker from {sys.prefix}"
+    if request.get("package") != PACKAGE:
+        return f"caller runs the package in {request.get('package')}, the worker {PACKAGE}"
     if _package_state() != state:
         return "package files changed since the worker started"
     return ""
 
 
-def _run_child(conn: _socket.socket, fds: list[int], request: dict) -> None:
+def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
     """In the forked child: become the caller's process, run the command, report, exit."""
     import logging
-    import signal
     import time
 
     code = 1
@@ -266,11 +324,10 @@ def _run_child(conn: _socket.socket, fds: list[int], request: dict) -> None:
             os._exit(code)
 
 
-def _die_with_caller(conn: _socket.socket) -> None:
+def _die_with_caller(conn: socket.socket) -> None:
     """End this job if its caller ends first, as a job of its own would end when killed
     (say `kill -9` of Snakemake's process group): the caller never sends more, so the
     connection becomes readable only when the caller is gone."""
-    import signal
     import threading
 
     def watch() -> None:

@@ -1,0 +1,107 @@
+"""The comparison figures: which run is best, for grids, named runs and single settings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scratchnet import compare
+
+
+def curves(names, finals):
+    """Accuracy and loss tables of runs that end at ``finals``."""
+    out = {}
+    for name, final in zip(names, finals, strict=True):
+        epochs = np.arange(17)
+        accuracy = pd.DataFrame(
+            {"epoch": epochs, "test_acc": 0.1 + (final - 0.1) * (1 - np.exp(-epochs / 3))}
+        )
+        iterations = np.arange(1, 9601)
+        loss = pd.DataFrame({"iteration": iterations, "loss": 2.3 * np.exp(-iterations / 3000)})
+        out[name] = (accuracy, loss)
+    return out
+
+
+def summary_of(settings: dict[str, dict], finals: dict[str, float]) -> pd.DataFrame:
+    rows = [
+        {
+            "run": name,
+            **values,
+            "final_test_acc": finals[name],
+            "best_test_acc": finals[name],
+            "diverged_at_epoch": pd.NA,
+        }
+        for name, values in settings.items()
+    ]
+    return pd.DataFrame(rows).sort_values("final_test_acc", ascending=False, ignore_index=True)
+
+
+GRID = {
+    f"hidden_size={h},learning_rate={lr}": {"hidden_size": h, "learning_rate": lr}
+    for h in (50, 100)
+    for lr in (0.1, 0.5)
+}
+FINALS = dict(zip(GRID, (0.9464, 0.9651, 0.9512, 0.9712), strict=True))
+
+
+def test_two_varied_settings_give_a_heatmap_with_every_cell_and_the_best_marked():
+    summary = summary_of(GRID, FINALS)
+    fig = compare.heatmap_or_ranking(summary, ["hidden_size", "learning_rate"], "mnist, 4 runs")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == sorted(["0.9464", "0.9651", "0.9512", f"{compare.BEST} 0.9712"])
+    best = next(t for t in ax.texts if t.get_text().startswith(compare.BEST))
+    assert best.get_position() == (1, 1)  # hidden 100 (row 1), learning rate 0.5 (column 1)
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["50", "100"]
+    assert ax.get_xlabel() == "learning_rate" and ax.get_ylabel() == "hidden_size"
+
+
+@pytest.mark.parametrize("varied", [["learning_rate"], ["hidden_size", "learning_rate", "seed"]])
+def test_one_or_three_varied_settings_rank_the_runs_best_on_top(varied):
+    settings = {name: {**values, "seed": i} for i, (name, values) in enumerate(GRID.items())}
+    summary = summary_of(settings, FINALS)
+    fig = compare.heatmap_or_ranking(summary, varied, "mnist, 4 runs")
+    ax = fig.axes[0]
+    ticks = dict(
+        zip(ax.get_yticks(), [label.get_text() for label in ax.get_yticklabels()], strict=True)
+    )
+    top = ticks[max(ticks)]  # the highest tick: the best run
+    assert top.startswith(compare.BEST) and "learning_rate=0.5" in top
+
+
+def test_line_figures_colour_by_one_setting_style_by_another_and_zoom_the_second_half():
+    summary = summary_of(GRID, FINALS)
+    fig = compare.accuracy_curves(
+        summary, ["hidden_size", "learning_rate"], curves(GRID, FINALS.values()), "mnist, 4 runs"
+    )
+    full, zoom = fig.axes
+    lines = full.get_lines()
+    assert len({line.get_color() for line in lines}) == 2  # by hidden size
+    assert len({line.get_linestyle() for line in lines}) == 2  # by learning rate
+    assert zoom.get_xlim()[0] == pytest.approx(8.0)
+    low, high = zoom.get_ylim()
+    assert 0.8 < low < 0.95 < 0.97 < high < 1.0  # the small differences fill the panel
+    legend = fig.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert any(t.startswith(compare.BEST) and "(best)" in t for t in texts)
+    fig.canvas.draw()
+    assert legend.get_window_extent().x0 >= zoom.get_window_extent().x1  # outside the data
+
+
+def test_many_runs_get_a_legend_of_colours_and_styles_instead():
+    settings = {
+        f"seed={s},learning_rate={lr}": {"seed": s, "learning_rate": lr}
+        for s in range(5)
+        for lr in (0.1, 0.2, 0.3)
+    }
+    finals = {name: 0.9 + i / 1000 for i, name in enumerate(settings)}
+    summary = summary_of(settings, finals)
+    fig = compare.loss_curves(
+        summary, ["seed", "learning_rate"], curves(settings, finals.values()), "15 runs"
+    )
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(texts) == 1 + 5 + 3 and texts[0].startswith(compare.BEST)
+
+
+def test_a_single_run_draws_no_comparison(tmp_path):
+    summary = summary_of({"default": {"learning_rate": 0.1}}, {"default": 0.95})
+    written = compare.draw_all(summary, [], curves(["default"], [0.95]), "1 run", tmp_path, ["png"])
+    assert written == [] and list(tmp_path.iterdir()) == []

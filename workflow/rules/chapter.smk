@@ -1,0 +1,32 @@
+# The chapter's own worked examples and pictures (loss functions, the numerical
+# derivative, the gradient, gradient descent, simpleNet), computed with the package's
+# functions: a few seconds, rebuilt only when that code or the figure formats change.
+
+
+localrules:
+    chapter,
+
+
+rule chapter:
+    output:
+        examples=report(
+            "results/chapter/examples.json",
+            caption="../report/chapter_examples.rst",
+            category="Chapter 4",
+            labels={"result": "the worked values (JSON)"},
+        ),
+        figures=chapter_figures(),
+    log:
+        "results/logs/chapter.log",
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=BASE_MB + 100,
+        runtime=10,
+    params:
+        formats=FORMATS,
+        code=code_digest("chapter", "functions", "plots"),
+    shell:
+        "python -m scratchnet chapter --out results/chapter --formats {params.formats} "
+        "> {log} 2>&1"

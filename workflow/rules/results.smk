@@ -1,0 +1,83 @@
+# What a run's results are, in one job once its last evaluation is done: the gradient
+# check of its initial network, its accuracy and loss tables, headline metrics, the
+# book's two figures, and what the network learned (its weights as images, the test
+# set's confusion matrix, its most confident mistakes).
+
+
+# Quick, and reading what the run's jobs wrote: done where Snakemake runs.
+localrules:
+    run_results,
+
+
+rule run_results:
+    input:
+        unpack(run_result_inputs),
+    output:
+        gradcheck="results/{run}/gradcheck.csv",
+        accuracy="results/{run}/accuracy.csv",
+        table=report(
+            "results/{run}/accuracy.html",
+            caption="../report/accuracy_table.rst",
+            category="Runs",
+            subcategory="{run}",
+            labels={"run": "{run}", "result": "accuracy per epoch (table)"},
+        ),
+        loss="results/{run}/loss.csv",
+        metrics="results/{run}/metrics.json",
+        loss_figure=figure_outputs(
+            "results/{run}/figures/loss",
+            "../report/loss.rst",
+            "Runs",
+            "{run}",
+            {"run": "{run}", "result": "mini-batch loss (figure)"},
+        ),
+        accuracy_figure=figure_outputs(
+            "results/{run}/figures/accuracy",
+            "../report/accuracy.rst",
+            "Runs",
+            "{run}",
+            {"run": "{run}", "result": "accuracy per epoch (figure)"},
+        ),
+        confusion="results/{run}/confusion.csv",
+        weights=figure_outputs(
+            "results/{run}/figures/weights",
+            "../report/weights.rst",
+            "What the network learned",
+            "{run}",
+            {"run": "{run}", "result": "input weights of each hidden unit (figure)"},
+        ),
+        confusion_figure=figure_outputs(
+            "results/{run}/figures/confusion",
+            "../report/confusion.rst",
+            "What the network learned",
+            "{run}",
+            {"run": "{run}", "result": "test-set confusion matrix (figure)"},
+        ),
+        misclassified=figure_outputs(
+            "results/{run}/figures/misclassified",
+            "../report/misclassified.rst",
+            "What the network learned",
+            "{run}",
+            {"run": "{run}", "result": "most confident mistakes (figure)"},
+        ),
+    log:
+        "results/{run}/logs/run_results.log",
+    priority: PRIORITY["results"]
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=BASE_MB + 100,
+        runtime=10,
+    params:
+        check=gradcheck_args(),
+        title=run_title,
+        formats=FORMATS,
+        code=code_digest("gradcheck", *RESULTS_CODE),
+    shell:
+        "python -m scratchnet run-results --pixels {input.pixels} --labels {input.labels} "
+        "{params.check} --evaluations {input.evaluations} --checkpoints {input.checkpoints} "
+        "--timing {input.timing} "
+        "--eval-pixels {input.eval_pixels} --eval-index {input.eval_index} "
+        "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
+        "> {log} 2>&1"

@@ -1,0 +1,47 @@
+# Across the runs of this configuration: the summary (ranked, best first), the dataset's
+# page and, with two runs or more, the comparison figures. It owns results/figures/: any
+# file there it did not write is removed, so the folder always shows exactly these runs.
+
+
+localrules:
+    summary,
+
+
+rule summary:
+    input:
+        metrics=all_runs("metrics.json"),
+        accuracy=all_runs("accuracy.csv"),
+        loss=all_runs("loss.csv"),
+        about=DATASET_JSON,
+    output:
+        csv="results/summary.csv",
+        table=report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"result": "runs ranked by final test accuracy (table)"},
+        ),
+        dataset=report(
+            f"{DATA_DIR}/dataset.html",
+            caption="../report/dataset.rst",
+            category="Data",
+            labels={"result": f"{DATASET}: files, checksums, classes"},
+        ),
+        figures=comparison_figures(),
+    log:
+        "results/logs/summary.log",
+    priority: PRIORITY["results"]
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=BASE_MB + 300,
+        runtime=30,
+    params:
+        runs=runs_json(),
+        folders=run_folders(),
+        formats=FORMATS,
+        code=code_digest(*RESULTS_CODE),
+    shell:
+        "python -m scratchnet summary --runs {params.runs:q} --run-folders {params.folders:q} "
+        "--dataset-json {input.about} --out results --formats {params.formats} > {log} 2>&1"

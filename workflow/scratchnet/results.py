@@ -1,0 +1,130 @@
+"""The result files people read: a run's tables, metrics and figures, and the summary and
+comparison across the runs of one configuration."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scratchnet import checkpoint, compare, learned, plots, tables
+from scratchnet.atomic import write_text_atomically
+from scratchnet.evalset import EvaluationSet
+from scratchnet.evaluate import predictions
+
+log = logging.getLogger(__name__)
+
+
+def write_run_results(
+    evaluations: list[Path],
+    checkpoints: list[Path],
+    timings: list[Path],
+    images: EvaluationSet,
+    image_shape: tuple[int, int],
+    out: Path,
+    title: str,
+    formats: list[str],
+) -> dict:
+    """Into the run's folder ``out``: accuracy.csv/.html, loss.csv, metrics.json, and the
+    figures: the book's two (loss, accuracy) and what the network learned (weights,
+    confusion, misclassified, with confusion.csv), from the run's ``checkpoints`` (epoch 0
+    first). Returns the metrics."""
+    accuracy = tables.accuracy_table(evaluations)
+    loss = tables.loss_table(checkpoints)
+    initial, _ = checkpoint.load(checkpoints[0])
+    final, meta = checkpoint.load(checkpoints[-1])
+    diverged_at = meta["diverged"]["epoch"] if "diverged" in meta else None
+    metrics = tables.run_metrics(accuracy, tables.training_seconds(timings), diverged_at)
+    tables.write_csv(accuracy, out / "accuracy.csv")
+    tables.write_csv(loss, out / "loss.csv")
+    write_text_atomically(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    caption = f"{title}: accuracy and mean loss on the full train and test sets per epoch"
+    write_text_atomically(out / "accuracy.html", tables.html_table(accuracy, caption))
+    figures = out / "figures"
+    plots.save(
+        plots.loss_figure(loss["iteration"].to_numpy(), loss["loss"].to_numpy(), title),
+        figures / "loss",
+        formats,
+    )
+    plots.save(
+        plots.accuracy_figure(
+            *(accuracy[c].to_numpy() for c in ("epoch", "train_acc", "test_acc")), title
+        ),
+        figures / "accuracy",
+        formats,
+    )
+    keep_only(out / "evaluation", evaluations)  # those of other spans of epochs are stale
+    test = predictions(final, images.test)
+    learned.write_learned(
+        initial.params["W1"],
+        final.params["W1"],
+        test,
+        images.test,
+        image_shape,
+        out,
+        title,
+        formats,
+    )
+    log.info("wrote the tables and figures of %s: %s", out, metrics)
+    return metrics
+
+
+def write_summary(
+    runs: dict[str, dict],
+    run_folders: dict[str, Path],
+    dataset_json: Path,
+    out: Path,
+    formats: list[str],
+) -> pd.DataFrame:
+    """summary.csv/.html (ranked, best first), the dataset's page and the comparison
+    figures of exactly these runs into ``out``."""
+    about = json.loads(dataset_json.read_text())
+    metrics = {name: folder / "metrics.json" for name, folder in run_folders.items()}
+    summary = tables.summary_table(runs, metrics, about["dataset"])
+    tables.write_csv(summary, out / "summary.csv")
+    caption = f"{len(summary)} run(s) on {about['dataset']}, best first"
+    write_text_atomically(
+        out / "summary.html", tables.html_table(summary, caption, highlight_first=True)
+    )
+    write_text_atomically(dataset_json.with_suffix(".html"), dataset_page(about))
+    setting_keys = next(iter(runs.values())).keys()
+    varied = tables.varied_settings(summary, setting_keys)
+    curves = {
+        name: (tables.read_csv(folder / "accuracy.csv"), tables.read_csv(folder / "loss.csv"))
+        for name, folder in run_folders.items()
+    }
+    title = f"{about['dataset']}, {len(summary)} run(s)"
+    figures = compare.draw_all(summary, varied, curves, title, out / "figures", formats)
+    keep_only(out / "figures", figures)
+    log.info("wrote %s: %d runs, best %s", out / "summary.csv", len(summary), summary.run[0])
+    return summary
+
+
+def dataset_page(about: dict) -> str:
+    """The dataset's HTML page: its files and checksums, image shape and class counts."""
+    files = pd.DataFrame(
+        [{"split": split, **spec} for split, spec in about["files"].items()]
+    ).rename(columns={"payload_sha256": "SHA-256 of the decompressed payload"})
+    counts = pd.DataFrame(
+        {
+            "class": np.arange(about["num_classes"]),
+            "train images": about["train_class_counts"],
+            "test images": about["test_class_counts"],
+        }
+    )
+    shape = "x".join(map(str, about["image_shape"]))
+    caption = (
+        f"{about['dataset']}: {about['train_images']} training and {about['test_images']} "
+        f"test images of {shape} pixels, {about['num_classes']} classes"
+    )
+    return tables.html_page(caption, [("Files", files), ("Images per class", counts)])
+
+
+def keep_only(folder: Path, paths: list[Path]) -> None:
+    """Remove every file in ``folder`` but ``paths``: what a job owns then shows exactly
+    its current configuration, and nothing from an earlier one."""
+    keep = {Path(path).resolve() for path in paths}
+    for path in folder.glob("*"):
+        if path.is_file() and path.resolve() not in keep:
+            path.unlink()

@@ -1,0 +1,172 @@
+"""The result tables, with pandas: a run's accuracy and loss tables and metrics, the
+summary across runs ranked best first, and their HTML and terminal renderings.
+
+CSV files keep every float in its shortest exact form (pandas writes ``repr``), so equal
+numbers always give equal bytes.
+"""
+
+import json
+from collections.abc import Iterable
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from scratchnet import checkpoint
+from scratchnet.atomic import write_text_atomically
+
+ACCURACY_COLUMNS = ["epoch", "iteration", "train_acc", "test_acc", "train_loss", "test_loss"]
+LOSS_COLUMNS = ["iteration", "epoch", "loss"]
+METRIC_COLUMNS = ["final_test_acc", "best_test_acc", "best_epoch", "final_train_acc"]
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> None:
+    write_text_atomically(path, table.to_csv(index=False, lineterminator="\n"))
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+# --- one run ---------------------------------------------------------------------------
+
+
+def accuracy_table(evaluation_files: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per evaluated checkpoint, by epoch (each file lists the checkpoints of one
+    evaluation job)."""
+    rows = [row for path in evaluation_files for row in json.loads(Path(path).read_text())]
+    table = pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
+    return table.sort_values("epoch", kind="stable", ignore_index=True)
+
+
+def loss_table(checkpoints: Iterable[str | Path]) -> pd.DataFrame:
+    """Every mini-batch loss of the run, in training order, from its checkpoints (each
+    holds the losses of the updates that led to it)."""
+    parts = []
+    for path in checkpoints:
+        meta, losses = checkpoint.losses(path)
+        first = meta["iteration"] - len(losses) + 1
+        iterations = range(first, first + len(losses))
+        parts.append(
+            pd.DataFrame({"iteration": iterations, "epoch": meta["epoch"], "loss": losses})
+        )
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LOSS_COLUMNS)
+    return table.sort_values("iteration", kind="stable", ignore_index=True)[LOSS_COLUMNS]
+
+
+def training_seconds(timing_files: Iterable[str | Path]) -> float:
+    """Seconds the run's training jobs spent training, from the seconds each recorded per
+    epoch."""
+    return round(sum(json.loads(Path(p).read_text())["seconds"] for p in timing_files), 3)
+
+
+def run_metrics(accuracy: pd.DataFrame, seconds: float, diverged_at: int | None) -> dict:
+    """Final and best test accuracy (the first epoch to reach the best), final train
+    accuracy, iterations, the epoch training diverged at (or None), training time."""
+    final = accuracy.iloc[-1]
+    best = accuracy.loc[accuracy["test_acc"].idxmax()]  # idxmax: the first of equal maxima
+    return {
+        "final_test_acc": float(final["test_acc"]),
+        "best_test_acc": float(best["test_acc"]),
+        "best_epoch": int(best["epoch"]),
+        "final_train_acc": float(final["train_acc"]),
+        "epochs": int(final["epoch"]),
+        "iterations": int(final["iteration"]),
+        "diverged_at_epoch": diverged_at,
+        "train_seconds": seconds,
+    }
+
+
+# --- across runs ---------------------------------------------------------------------------
+
+
+def summary_table(
+    runs: dict[str, dict], metrics_files: dict[str, str | Path], dataset: str
+) -> pd.DataFrame:
+    """One row per run: its name, dataset and settings, then its headline metrics;
+    ranked by final test accuracy (then best test accuracy), diverged runs last."""
+    rows = []
+    for name, settings in runs.items():
+        metrics = json.loads(Path(metrics_files[name]).read_text())
+        rows.append(
+            {
+                "run": name,
+                "dataset": dataset,
+                **settings,
+                **{key: metrics[key] for key in METRIC_COLUMNS},
+                "diverged_at_epoch": metrics["diverged_at_epoch"],
+                "train_seconds": metrics["train_seconds"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["diverged_at_epoch"] = table["diverged_at_epoch"].astype("Int64")
+    return ranked(table)
+
+
+def ranked(summary: pd.DataFrame) -> pd.DataFrame:
+    """Best run first: by final test accuracy, then best test accuracy; diverged runs last,
+    ties in their given order."""
+    order = summary.assign(_healthy=summary["diverged_at_epoch"].isna())
+    order = order.sort_values(
+        ["_healthy", "final_test_acc", "best_test_acc"], ascending=False, kind="stable"
+    )
+    return order.drop(columns="_healthy").reset_index(drop=True)
+
+
+def varied_settings(summary: pd.DataFrame, setting_keys: Iterable[str]) -> list[str]:
+    """The settings whose values differ between the runs, in the order given."""
+    return [key for key in setting_keys if summary[key].astype(str).nunique() > 1]
+
+
+# --- renderings ------------------------------------------------------------------------------
+
+
+def html_table(table: pd.DataFrame, caption: str, highlight_first: bool = False) -> str:
+    """A self-contained HTML page holding ``table``; ``highlight_first`` marks its first
+    row (the best run of a ranked summary)."""
+    body = _html(table, caption, "ranked" if highlight_first else "")
+    return _PAGE.format(title=escape(caption), body=body)
+
+
+def html_page(title: str, sections: list[tuple[str, pd.DataFrame]]) -> str:
+    """A self-contained HTML page: a heading, then one captioned table per section."""
+    body = "\n".join(_html(table, caption) for caption, table in sections)
+    return _PAGE.format(title=escape(title), body=f"<h3>{escape(title)}</h3>\n{body}")
+
+
+def _html(table: pd.DataFrame, caption: str, css_class: str = "") -> str:
+    """The table's HTML: accuracies to 4 decimals, losses to 5, empty cells for missing
+    values; equal tables give equal bytes."""
+    formatters = {
+        column: ("{:.4f}" if column.endswith("_acc") else "{:.5f}").format
+        for column in table.columns
+        if column.endswith(("_acc", "_loss"))
+    }
+    html = table.to_html(
+        index=False, formatters=formatters, na_rep="", classes=css_class, border=0, justify="right"
+    )
+    return html.replace("<thead>", f"<caption>{escape(caption)}</caption>\n  <thead>", 1)
+
+
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
+table {{ border-collapse: collapse; }}
+caption {{ text-align: left; font-weight: bold; padding-bottom: 0.5em; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }}
+th {{ background: #f2f2f2; }}
+table.ranked tbody tr:first-child {{ background: #fff3b0; font-weight: bold; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
+
+
+def terminal_table(table: pd.DataFrame) -> str:
+    """An aligned plain-text table, accuracies and losses to 4 decimals."""
+    formatters = {
+        column: "{:.4f}".format for column in table.columns if column.endswith(("_acc", "_loss"))
+    }
+    return table.to_string(index=False, formatters=formatters, na_rep="-")
