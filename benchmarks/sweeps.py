@@ -1,0 +1,176 @@
+"""Orchestration at scale: one default run against sweeps of near-zero compute.
+
+    python benchmarks/sweeps.py --mnist DIR            # or SCRATCHNET_MNIST=DIR
+
+Times, on this machine and from a data stage already built (copied into a fresh
+folder for every measurement):
+
+- one default run (`snakemake --cores 2`, 16 epochs of 600 updates);
+- a 25-run sweep of near-zero compute (`iters_per_epoch: 5`, so its time is mostly
+  orchestration and evaluation), back to back with the default run, in rounds; the
+  ratio is the median of the rounds' ratios;
+- a 100-run sweep of the same kind, once, with the time until its first job started.
+
+It runs any checkout's Snakefile (`--snakefile`), so a change can be measured against
+the code before it. Nothing here is imported by the pipeline or the tests.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+LEARNING_RATES = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
+
+
+def sweep_config(runs: int) -> dict:
+    """``runs`` = seeds x learning rates, every run 16 epochs of 5 updates."""
+    seeds = runs // 5 if runs <= 25 else runs // len(LEARNING_RATES)
+    rates = LEARNING_RATES[: runs // seeds]
+    return {"sweep": {"seed": list(range(seeds)), "learning_rate": rates}, "iters_per_epoch": 5}
+
+
+class Timed:
+    """One `snakemake --cores 2` in ``folder``: wall time, when its first job started,
+    and how many jobs it ran (from Snakemake's own progress lines)."""
+
+    JOB_START = re.compile(r"^(local)?rule \w+:$")
+    PROGRESS = re.compile(r"(\d+) of (\d+) steps")
+
+    def __init__(self, snakefile: Path, folder: Path, env: dict | None = None):
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(snakefile),
+            "--directory",
+            str(folder),
+            "--cores",
+            "2",
+        ]
+        self.first_job = None
+        self.jobs = 0
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        reader = threading.Thread(target=self._read, args=(process.stdout, start))
+        reader.start()
+        process.wait()
+        reader.join()
+        self.seconds = time.perf_counter() - start
+        if process.returncode != 0:
+            raise SystemExit(f"snakemake failed in {folder}; see its .snakemake/log")
+
+    def _read(self, stream, start: float) -> None:
+        for line in stream:
+            if self.first_job is None and self.JOB_START.match(line.strip()):
+                self.first_job = time.perf_counter() - start
+            if match := self.PROGRESS.search(line):
+                self.jobs = int(match.group(2))
+
+
+def write_config(folder: Path, mnist: Path, changes: dict) -> None:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(mirrors=[str(mnist.resolve())], **changes)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def data_stage(snakefile: Path, mnist: Path, folder: Path) -> Path:
+    """A folder whose data stage is built: every measurement starts from a copy of it."""
+    folder.mkdir(parents=True)
+    write_config(folder, mnist, {})
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(folder),
+        "--cores",
+        "2",
+        "--quiet",
+        "--until",
+        "normalize",
+        "pack_evaluation",
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=1800)
+    return folder
+
+
+def measure(args, template: Path, name: str, changes: dict) -> Timed:
+    folder = Path(args.tmp) / name
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(template, folder, symlinks=True)
+    write_config(folder, args.mnist, changes)
+    timed = Timed(args.snakefile, folder, env=args.env)
+    shutil.rmtree(folder)
+    print(f"  {name}: {timed.seconds:.1f} s, {timed.jobs} jobs", flush=True)
+    return timed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mnist",
+        default=os.environ.get("SCRATCHNET_MNIST"),
+        help="folder with the four MNIST .gz files (default: $SCRATCHNET_MNIST)",
+    )
+    parser.add_argument("--snakefile", type=Path, default=REPO / "Snakefile")
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of one run and 25 runs")
+    parser.add_argument("--skip-100", action="store_true", help="leave out the 100-run sweep")
+    parser.add_argument("--worker-off", action="store_true", help="SCRATCHNET_WORKER=off")
+    args = parser.parse_args(argv)
+    if not args.mnist:
+        parser.error("give --mnist DIR or set SCRATCHNET_MNIST")
+    args.mnist = Path(args.mnist)
+    args.env = {**os.environ, "SCRATCHNET_WORKER": "off"} if args.worker_off else None
+    with tempfile.TemporaryDirectory(prefix="scratchnet-sweeps-") as tmp:
+        args.tmp = tmp
+        template = data_stage(args.snakefile, args.mnist, Path(tmp) / "template")
+        singles, sweeps, ratios = [], [], []
+        for r in range(args.rounds):
+            singles.append(measure(args, template, f"one-run-{r}", {}))
+            sweeps.append(measure(args, template, f"25-runs-{r}", sweep_config(25)))
+            ratios.append(sweeps[-1].seconds / singles[-1].seconds)
+        large = None if args.skip_100 else measure(args, template, "100-runs", sweep_config(100))
+    report(singles, sweeps, ratios, large)
+
+
+def report(singles: list[Timed], sweeps: list[Timed], ratios: list[float], large) -> None:
+    one = statistics.median(t.seconds for t in singles)
+    print(f"\n{len(ratios)} rounds, each one default run then a 25-run sweep, back to back")
+    print("| measurement | jobs | wall s (median) | range s | first job after s |")
+    print("|---|---|---|---|---|")
+    for name, runs in (("one default run", singles), ("25-run sweep, 5 updates/epoch", sweeps)):
+        times = [t.seconds for t in runs]
+        first = statistics.median(t.first_job for t in runs if t.first_job is not None)
+        print(
+            f"| {name} | {runs[0].jobs} | {statistics.median(times):.1f} | "
+            f"{min(times):.1f}-{max(times):.1f} | {first:.1f} |"
+        )
+    if large is not None:
+        print(
+            f"| 100-run sweep, 5 updates/epoch | {large.jobs} | {large.seconds:.1f} | | "
+            f"{large.first_job:.1f} |"
+        )
+    listed = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"\n25-run sweep / one run, per round: {listed}; median {statistics.median(ratios):.2f}")
+    if large is not None:
+        print(f"100-run sweep / one run (median): {large.seconds / one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
