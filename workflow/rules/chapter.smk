@@ -12,8 +12,8 @@ rule chapter:
         examples=report(
             "results/chapter/examples.json",
             caption="../report/chapter_examples.rst",
-            category="Chapter 4",
-            labels={"result": "the worked values (JSON)"},
+            category=SECTION["chapter"],
+            labels={"result": "4 the worked values (JSON)"},
         ),
         figures=chapter_figures(),
     log:

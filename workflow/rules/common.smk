@@ -30,7 +30,7 @@ DATA_DIR = f"results/data/{DATASET}"
 DATA_LOGS = f"results/data/logs/{DATASET}"
 DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
 DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
-# What the jobs read: uint8 images (train then test) and the labels, loaded in ms.
+# What the jobs read: uint8 images (train then test), memory-mapped, and the labels.
 PREPARED = {"pixels": f"{DATA_DIR}/pixels.npy", "labels": f"{DATA_DIR}/labels.npz"}
 EVALUATION_SET = {
     "pixels": f"{DATA_DIR}/evaluation_pixels.npy",
@@ -336,6 +336,14 @@ def run_title(wildcards):
 
 
 FORMATS = " ".join(config["figure_formats"])
+# The report's sections, numbered: Snakemake lists them in alphabetical order.
+SECTION = {
+    "summary": "1. Summary",
+    "runs": "2. Runs",
+    "learned": "3. What the networks learned",
+    "chapter": "4. The chapter's lessons",
+    "data": "5. Data",
+}
 
 
 def figure_files(stem):
@@ -357,14 +365,14 @@ def figure_outputs(stem, caption, category, subcategory=None, labels=None):
 
 
 COMPARISON_FIGURES = {
-    "compare_heatmap": "final test accuracy of every run (figure)",
-    "compare_accuracy": "test accuracy per epoch (figure)",
-    "compare_loss": "mini-batch loss (figure)",
+    "compare_heatmap": "2 final test accuracy of every run (figure)",
+    "compare_accuracy": "3 test accuracy per epoch (figure)",
+    "compare_loss": "4 mini-batch loss (figure)",
 }
 CHAPTER_FIGURES = {
-    "numerical_diff": "the numerical derivative and its tangents (figure)",
-    "gradient_field": "the gradient as arrows (figure)",
-    "gradient_descent": "gradient descent and its learning rate (figure)",
+    "numerical_diff": "1 the numerical derivative and its tangents (figure)",
+    "gradient_field": "2 the gradient as arrows (figure)",
+    "gradient_descent": "3 gradient descent and its learning rate (figure)",
 }
 
 
@@ -377,7 +385,7 @@ def comparison_figures(marked=True):
         path
         for name, label in COMPARISON_FIGURES.items()
         for path in (
-            figure_outputs(f"results/figures/{name}", f"../report/{name}.rst", "Summary",
+            figure_outputs(f"results/figures/{name}", f"../report/{name}.rst", SECTION["summary"],
                            labels={"result": label})
             if marked else figure_files(f"results/figures/{name}")
         )
@@ -390,7 +398,7 @@ def chapter_figures(marked=True):
         for name, label in CHAPTER_FIGURES.items()
         for path in (
             figure_outputs(f"results/chapter/{name}", f"../report/chapter_{name}.rst",
-                           "Chapter 4", labels={"result": label})
+                           SECTION["chapter"], labels={"result": label})
             if marked else figure_files(f"results/chapter/{name}")
         )
     ]  # fmt: skip

@@ -18,13 +18,13 @@ rule summary:
         table=report(
             "results/summary.html",
             caption="../report/summary.rst",
-            category="Summary",
-            labels={"result": "runs ranked by final test accuracy (table)"},
+            category=SECTION["summary"],
+            labels={"result": "1 runs ranked by final test accuracy (table)"},
         ),
         dataset=report(
             f"{DATA_DIR}/dataset.html",
             caption="../report/dataset.rst",
-            category="Data",
+            category=SECTION["data"],
             labels={"result": f"{DATASET}: files, checksums, classes"},
         ),
         figures=comparison_figures(),

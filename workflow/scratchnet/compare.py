@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from scratchnet.plots import figure, moving_average, save, smoothing_window
 
@@ -72,7 +73,7 @@ def heatmap(summary: pd.DataFrame, rows_key: str, columns_key: str, title: str) 
     grid = summary.pivot_table(
         index=rows_key, columns=columns_key, values="final_test_acc", aggfunc="max"
     )
-    fig, ax = figure((7, 5.2), f"Final test accuracy — {title}", left=0.16, right=0.92, bottom=0.12)
+    fig, ax = figure((7, 5.2), f"Final test accuracy — {title}", left=0.16, right=0.86, bottom=0.12)
     values = grid.to_numpy(dtype=float)
     image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
     fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, label="final test accuracy")
@@ -198,7 +199,9 @@ def curves_figure(
 ) -> plt.Figure:
     """All runs' lines on the left, the second half of training zoomed on the right."""
     styles = _Styles(summary, varied)
-    fig, (full, zoom) = figure((12, 5), title, ncols=2, left=0.06, right=0.72, wspace=0.22)
+    fig, (full, zoom) = figure(
+        (12, 5), title, ncols=2, axes_titles=True, left=0.06, right=0.72, wspace=0.22
+    )
     best = _best_name(summary)
     handles = []
     for _, row in summary.iterrows():
@@ -219,10 +222,13 @@ def curves_figure(
         line.set_label(label)
         handles.append(line)
     _zoom_to_second_half(zoom, lines)
-    full.set(xlabel=labels[0], ylabel=labels[1], title="whole training")
-    zoom.set(xlabel=labels[0], title="second half (zoomed)")
+    full.set(xlabel=labels[0], ylabel=labels[1])
+    full.set_title("whole training", fontsize=9)
+    zoom.set_xlabel(labels[0])
+    zoom.set_title("second half (zoomed)", fontsize=9)
     for ax in (full, zoom):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(handles) > MAX_LEGEND_RUNS:
         best_handle = next(h for h in handles if h.get_label().startswith(BEST))
         handles = [best_handle, *styles.key_handles()]

@@ -177,7 +177,8 @@ def _normalized_blocks(pixels: np.ndarray, rows: int = 4096) -> RowBlocks:
 def write_normalized(data: Dataset, out: Path) -> None:
     """The documented .npz: x_train, x_test float32 in [0, 1]; t_train, t_test uint8.
 
-    Written in blocks: the float32 arrays (220 MB for MNIST) are never in memory whole.
+    Written in blocks: the float32 arrays (four times the pixels' size) are never in
+    memory whole.
     """
     write_npz_atomically(
         out,
@@ -192,8 +193,8 @@ def write_normalized(data: Dataset, out: Path) -> None:
 
 def load(pixels_path: str | Path, labels_path: str | Path) -> Dataset:
     """Load the files written by :func:`prepare`."""
-    # memory-mapped: pages come from the page cache as batches touch them, no 55 MB copy
-    # (a plain ndarray view: indexing np.memmap itself costs ~20 us more per batch)
+    # memory-mapped: pages come from the page cache as batches touch them, no copy of the
+    # images (a plain ndarray view: indexing np.memmap itself is slower per batch)
     pixels = np.asarray(np.load(pixels_path, mmap_mode="r", allow_pickle=False))
     with np.load(labels_path, allow_pickle=False) as labels:
         t_train, t_test, digest = labels["t_train"], labels["t_test"], str(labels["digest"])

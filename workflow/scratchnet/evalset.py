@@ -4,8 +4,8 @@ Each checkpoint is scored on all 70,000 images, and the product of the images wi
 is most of that work. Most pixels are blank (0): a blank pixel adds nothing to any sum,
 so a block of images only needs the pixel columns that are non-zero in at least one of
 its images, and the matching rows of W1. Images sorted by their bounding box share
-blank borders: in blocks of 1,000, MNIST's train set keeps 390 of 784 columns on
-average (604 in file order), so evaluation does about half the multiplications.
+blank borders, so MNIST's blocks keep about half of its 784 columns, and evaluation does
+about half the multiplications (docs/performance.md has the counts).
 
 On disk (written once per dataset by ``pack``): the blocks' pixels one after another in
 a flat uint8 .npy, memory-mapped when loaded, and an .npz index of the blocks: rows,
@@ -21,7 +21,7 @@ import numpy as np
 from scratchnet.atomic import RowBlocks, write_npy_atomically, write_npz_atomically
 from scratchnet.dataset import Dataset
 
-BLOCK_ROWS = 1000  # measured: fastest of 250, 500, 1000 and 2000 on MNIST
+BLOCK_ROWS = 1000  # the fastest of the sizes tried (docs/performance.md)
 
 
 @dataclass(frozen=True)

@@ -34,14 +34,15 @@ def save(fig: plt.Figure, stem: Path, formats: list[str]) -> list[Path]:
 
 
 def figure(
-    figsize: tuple[float, float], title: str, ncols: int = 1, **margins
+    figsize: tuple[float, float], title: str, ncols: int = 1, axes_titles: bool = False, **margins
 ) -> tuple[plt.Figure, plt.Axes]:
     """Axes (``ncols`` of them side by side) under a title wrapped to the figure's width,
-    never clipped, with fixed margins: a layout engine would cost more than drawing."""
+    never clipped, with fixed margins (a layout engine would cost more than drawing);
+    ``axes_titles``: leave room for a title above each axes too."""
     fig, axes = plt.subplots(1, ncols, figsize=figsize)
     lines = wrap_title(title, figsize[0])
     fig.suptitle("\n".join(lines), fontsize=TITLE_SIZE, y=0.985, va="top")
-    title_inches = (len(lines) * 1.3 * TITLE_SIZE + 10) / 72
+    title_inches = (len(lines) * 1.3 * TITLE_SIZE + 10 + 18 * axes_titles) / 72
     layout = {"left": 0.1, "right": 0.97, "bottom": 0.11, **margins}
     fig.subplots_adjust(top=1 - title_inches / figsize[1], **layout)
     return fig, axes

@@ -84,12 +84,13 @@ def write_summary(
     summary = tables.summary_table(runs, metrics, about["dataset"])
     tables.write_csv(summary, out / "summary.csv")
     caption = f"{len(summary)} run(s) on {about['dataset']}, best first"
+    setting_keys = list(next(iter(runs.values())))
+    varied = tables.varied_settings(summary, setting_keys)
+    readable = tables.results_first(summary, varied)
     write_text_atomically(
-        out / "summary.html", tables.html_table(summary, caption, highlight_first=True)
+        out / "summary.html", tables.html_table(readable, caption, highlight_first=True)
     )
     write_text_atomically(dataset_json.with_suffix(".html"), dataset_page(about))
-    setting_keys = next(iter(runs.values())).keys()
-    varied = tables.varied_settings(summary, setting_keys)
     curves = {
         name: (tables.read_csv(folder / "accuracy.csv"), tables.read_csv(folder / "loss.csv"))
         for name, folder in run_folders.items()

@@ -113,6 +113,17 @@ def ranked(summary: pd.DataFrame) -> pd.DataFrame:
     return order.drop(columns="_healthy").reset_index(drop=True)
 
 
+def results_first(summary: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
+    """The summary's columns for reading: the run, its results, the settings that differ
+    between the runs, then the rest."""
+    results = [*METRIC_COLUMNS, "diverged_at_epoch", "train_seconds"]
+    if summary["diverged_at_epoch"].isna().all():
+        results.remove("diverged_at_epoch")  # no run diverged: nothing to show
+    first = ["run", *results, *varied]
+    rest = [c for c in summary.columns if c not in first and c != "diverged_at_epoch"]
+    return summary[first + rest]
+
+
 def varied_settings(summary: pd.DataFrame, setting_keys: Iterable[str]) -> list[str]:
     """The settings whose values differ between the runs, in the order given."""
     return [key for key in setting_keys if summary[key].astype(str).nunique() > 1]
@@ -137,14 +148,15 @@ def html_page(title: str, sections: list[tuple[str, pd.DataFrame]]) -> str:
 def _html(table: pd.DataFrame, caption: str, css_class: str = "") -> str:
     """The table's HTML: accuracies to 4 decimals, losses to 5, empty cells for missing
     values; equal tables give equal bytes."""
-    formatters = {
-        column: ("{:.4f}" if column.endswith("_acc") else "{:.5f}").format
+    decimals = {
+        column: 4 if column.endswith("_acc") else 5
         for column in table.columns
         if column.endswith(("_acc", "_loss"))
     }
-    html = table.to_html(
-        index=False, formatters=formatters, na_rep="", classes=css_class, border=0, justify="right"
-    )
+    cells = table.astype(object).where(table.notna(), "")
+    for column, places in decimals.items():
+        cells[column] = [value if value == "" else f"{value:.{places}f}" for value in cells[column]]
+    html = cells.to_html(index=False, classes=css_class, border=0, justify="right")
     return html.replace("<thead>", f"<caption>{escape(caption)}</caption>\n  <thead>", 1)
 
 
@@ -155,6 +167,7 @@ body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
 table {{ border-collapse: collapse; }}
 caption {{ text-align: left; font-weight: bold; padding-bottom: 0.5em; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
 th {{ background: #f2f2f2; }}
 table.ranked tbody tr:first-child {{ background: #fff3b0; font-weight: bold; }}
 </style></head>
@@ -165,8 +178,14 @@ table.ranked tbody tr:first-child {{ background: #fff3b0; font-weight: bold; }}
 
 
 def terminal_table(table: pd.DataFrame) -> str:
-    """An aligned plain-text table, accuracies and losses to 4 decimals."""
+    """An aligned plain-text table, accuracies and losses to 4 decimals; a first column of
+    names (runs) stands to the left."""
     formatters = {
         column: "{:.4f}".format for column in table.columns if column.endswith(("_acc", "_loss"))
     }
-    return table.to_string(index=False, formatters=formatters, na_rep="-")
+    first = table.columns[0]
+    if pd.api.types.is_numeric_dtype(table[first]):
+        return table.to_string(index=False, formatters=formatters, na_rep="-")
+    named = table.set_index(first)
+    named.index.name = None
+    return named.to_string(formatters=formatters, na_rep="-")
