@@ -1,6 +1,6 @@
 # Train the two-layer network of "Deep Learning from Scratch" (ch. 4) on MNIST:
-# download -> prepare -> init -> train (a few epochs per job) -> evaluate -> results ->
-# summary. README.md explains every stage, output and config key.
+# download -> prepare -> train (a few epochs per job) -> evaluate -> run results (and what
+# the network learned) -> summary; and the chapter's own figures. README.md explains every stage, output and config key.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -24,6 +24,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/results.smk"
+include: "workflow/rules/learned.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/hooks.smk"
 

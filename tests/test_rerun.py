@@ -16,8 +16,9 @@ from conftest import REPO, Project, tiny_config, write_tiny_idx
 
 FIRST, SECOND = "train_epochs_000_008", "train_epochs_009_010"
 RESULTS = {"run_results": 1, "summary": 1}
+LEARNED = {"learned": 1}  # what the final network learned: the final checkpoint's
 EVALUATION_ONWARD = {"evaluate": 2, **RESULTS}
-TRAINING_ONWARD = {FIRST: 1, SECOND: 1, **EVALUATION_ONWARD}
+TRAINING_ONWARD = {FIRST: 1, SECOND: 1, **EVALUATION_ONWARD, **LEARNED}
 DATA_ONWARD = {"prepare": 1, "normalize": 1, "pack_evaluation": 1, **TRAINING_ONWARD}
 EVERYTHING = {"download": 4, "chapter": 1, **DATA_ONWARD}
 
@@ -78,7 +79,7 @@ def test_nothing_changed_plans_nothing(project):
 
 def test_figure_formats_redraw_the_figures_only(project):
     project.update_config(figure_formats=["png", "svg"])
-    assert planned(project) == {"chapter": 1, **RESULTS}
+    assert planned(project) == {"chapter": 1, **RESULTS, **LEARNED}
 
 
 @pytest.mark.parametrize(
@@ -112,17 +113,24 @@ def test_raising_epochs_trains_only_new_epochs(project):
         "train_epochs_017_020": 1,
         "evaluate": 2,
         **RESULTS,
+        **LEARNED,
     }
 
 
 def test_raising_epochs_within_the_last_training_job_retrains_that_job(project):
     project.update_config(epochs=12)  # 9-10 becomes 9-12
-    assert planned(project) == {"train_epochs_009_012": 1, "evaluate": 1, **RESULTS}
+    assert planned(project) == {
+        "train_epochs_009_012": 1,
+        "evaluate": 1,
+        **RESULTS,
+        **LEARNED,
+    }
 
 
 def test_lowering_epochs_trains_nothing(project):
     project.update_config(epochs=9)
-    assert planned(project) == {"evaluate": 1, **RESULTS}  # 9-10 was scored together
+    # 9-10 was scored together; the final network is now epoch 9's
+    assert planned(project) == {"evaluate": 1, **RESULTS, **LEARNED}
 
 
 def test_changing_mirrors_reruns_nothing(project):
@@ -143,18 +151,23 @@ def test_editing_the_chapters_functions_retrains_and_redraws_the_chapter(project
 
 def test_editing_the_evaluation_code_reevaluates(project):
     edit_module(project, "evaluate")
-    assert planned(project) == EVALUATION_ONWARD
+    assert planned(project) == {**EVALUATION_ONWARD, **LEARNED}
 
 
-@pytest.mark.parametrize("module", ["compare", "tables", "results", "learned"])
+@pytest.mark.parametrize("module", ["compare", "tables", "results"])
 def test_editing_results_code_redoes_the_results_only(project, module):
     edit_module(project, module)
     assert planned(project) == RESULTS
 
 
+def test_editing_what_the_network_learned_redraws_those_pictures_only(project):
+    edit_module(project, "learned")
+    assert planned(project) == LEARNED
+
+
 def test_editing_the_plotting_code_redraws_every_figure(project):
     edit_module(project, "plots")
-    assert planned(project) == {"chapter": 1, **RESULTS}
+    assert planned(project) == {"chapter": 1, **RESULTS, **LEARNED}
 
 
 def test_editing_the_chapters_code_redraws_the_chapter_only(project):
@@ -175,7 +188,7 @@ def test_editing_the_code_every_job_runs_reruns_everything(project, module):
 
 def test_deleting_a_checkpoint_retrains_its_training_job(project):
     project.path("results/default/checkpoints/epoch_009.npz").unlink()
-    assert planned(project) == {SECOND: 1, "evaluate": 1, **RESULTS}
+    assert planned(project) == {SECOND: 1, "evaluate": 1, **RESULTS, **LEARNED}
 
 
 def test_touching_a_file_without_changing_it_reruns_nothing(project):
@@ -190,7 +203,8 @@ def test_touching_a_file_without_changing_it_reruns_nothing(project):
     [
         (("--forcerun", "run_results"), RESULTS),
         (("--forcerun", "evaluate"), EVALUATION_ONWARD),
-        (("--forcerun", SECOND), {SECOND: 1, "evaluate": 1, **RESULTS}),
+        (("--forcerun", SECOND), {SECOND: 1, "evaluate": 1, **RESULTS, **LEARNED}),
+        (("--forcerun", "learned"), LEARNED),
         (("--force", "results/default/metrics.json"), {"run_results": 1}),
         (("--forcerun", "prepare"), DATA_ONWARD),
     ],

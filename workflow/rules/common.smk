@@ -150,16 +150,7 @@ def runs_json():
 ENTRY = ("__init__", "__main__", "cli", "worker", "atomic")
 DATA_CODE = ("idx", "dataset")
 NETWORK_CODE = ("functions", "layers", "net", "checkpoint", "dataset")
-RESULTS_CODE = (
-    "results",
-    "tables",
-    "plots",
-    "compare",
-    "learned",
-    "evaluate",
-    "evalset",
-    *NETWORK_CODE,
-)
+RESULTS_CODE = ("results", "tables", "plots", "compare", *NETWORK_CODE)
 
 
 def code_digest(*modules):
@@ -270,14 +261,14 @@ def run_result_inputs(wildcards):
     run = wildcards.run
     return {
         **PREPARED,
-        "eval_pixels": EVALUATION_SET["pixels"],
-        "eval_index": EVALUATION_SET["index"],
         "evaluations": run_evaluations(run),
         "checkpoints": run_checkpoints(run),
-        "timing": [
-            timing_path(run, epoch) for epoch in range(1, RUNS[run]["epochs"] + 1)
-        ],
+        "timing": run_timings(run),
     }
+
+
+def final_checkpoint(wildcards):
+    return checkpoint_path(wildcards.run, RUNS[wildcards.run]["epochs"])
 
 
 # --- the order jobs run in -------------------------------------------------------------------

@@ -1,7 +1,6 @@
 # What a run's results are, in one job once its last evaluation is done: the gradient
-# check of its initial network, its accuracy and loss tables, headline metrics, the
-# book's two figures, and what the network learned (its weights as images, the test
-# set's confusion matrix, its most confident mistakes).
+# check of its initial network, its accuracy and loss tables, headline metrics and the
+# book's two figures (what the network learned is learned.smk's).
 
 
 # Quick, and reading what the run's jobs wrote: done where Snakemake runs.
@@ -38,28 +37,6 @@ rule run_results:
             "{run}",
             {"run": "{run}", "result": "2 accuracy per epoch (figure)"},
         ),
-        confusion="results/{run}/confusion.csv",
-        weights=figure_outputs(
-            "results/{run}/figures/weights",
-            "../report/weights.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "1 input weights of each hidden unit (figure)"},
-        ),
-        confusion_figure=figure_outputs(
-            "results/{run}/figures/confusion",
-            "../report/confusion.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "2 test-set confusion matrix (figure)"},
-        ),
-        misclassified=figure_outputs(
-            "results/{run}/figures/misclassified",
-            "../report/misclassified.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "3 most confident mistakes (figure)"},
-        ),
     log:
         "results/{run}/logs/run_results.log",
     priority: PRIORITY["results"]
@@ -78,6 +55,5 @@ rule run_results:
         "python -m scratchnet run-results --pixels {input.pixels} --labels {input.labels} "
         "{params.check} --evaluations {input.evaluations} --checkpoints {input.checkpoints} "
         "--timing {input.timing} "
-        "--eval-pixels {input.eval_pixels} --eval-index {input.eval_index} "
         "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
         "> {log} 2>&1"

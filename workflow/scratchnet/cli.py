@@ -89,14 +89,13 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_run_results(args) -> None:
-    from scratchnet import evalset
     from scratchnet.gradcheck import write_gradient_check
     from scratchnet.results import write_run_results
 
-    data, out = _load_data(args), Path(args.out)
+    out = Path(args.out)
     write_gradient_check(
         Path(args.checkpoints[0]),
-        data,
+        _load_data(args),
         args.images,
         args.tolerance,
         args.max_entries,
@@ -106,9 +105,22 @@ def cmd_run_results(args) -> None:
         [Path(p) for p in args.evaluations],
         [Path(p) for p in args.checkpoints],
         [Path(p) for p in args.timing],
-        evalset.load(args.eval_pixels, args.eval_index),
-        data.image_shape,
         out,
+        args.title,
+        args.formats,
+    )
+
+
+def cmd_learned(args) -> None:
+    from scratchnet import evalset
+    from scratchnet.learned import write_run_pictures
+
+    write_run_pictures(
+        Path(args.initial),
+        Path(args.final),
+        evalset.load(args.eval_pixels, args.eval_index),
+        _load_data(args).image_shape,
+        Path(args.out),
         args.title,
         args.formats,
     )
@@ -265,12 +277,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluations", nargs="+", required=True, help="the evaluate jobs' files")
     p.add_argument("--checkpoints", nargs="+", required=True, help="every checkpoint, in order")
     p.add_argument("--timing", nargs="*", required=True, help="every trained epoch's seconds")
+    p.add_argument("--title", required=True)
+    p.add_argument("--out", required=True, help="the run's results folder")
+    _figure_args(p)
+    p.set_defaults(func=cmd_run_results)
+
+    p = sub.add_parser("learned", help="what a run's network learned: weights, confusions")
+    _data_args(p)
+    p.add_argument("--initial", required=True, help="the run's epoch-0 checkpoint")
+    p.add_argument("--final", required=True, help="the run's last checkpoint")
     p.add_argument("--eval-pixels", required=True, help="the evaluation set's .npy")
     p.add_argument("--eval-index", required=True, help="the evaluation set's .npz")
     p.add_argument("--title", required=True)
     p.add_argument("--out", required=True, help="the run's results folder")
     _figure_args(p)
-    p.set_defaults(func=cmd_run_results)
+    p.set_defaults(func=cmd_learned)
 
     p = sub.add_parser("summary", help="the summary and comparison of the runs")
     p.add_argument("--runs", required=True, help="JSON: run name -> its settings, in order")

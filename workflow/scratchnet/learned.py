@@ -5,6 +5,7 @@ Every size comes from the data: the image shape from the prepared dataset, the n
 classes from the network's output layer.
 """
 
+import logging
 import math
 from pathlib import Path
 
@@ -12,8 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from scratchnet.evalset import Block
+from scratchnet import checkpoint
+from scratchnet.evalset import Block, EvaluationSet
+from scratchnet.evaluate import predictions
 from scratchnet.plots import figure, save
+
+log = logging.getLogger(__name__)
 
 MISTAKES_SHOWN = 32
 ANNOTATED_CLASSES = 20  # up to this many classes, each cell of the matrix shows its count
@@ -173,6 +178,27 @@ def mistakes_figure(
             color="tab:red",
         )
     return fig
+
+
+def write_run_pictures(
+    initial: Path,
+    final: Path,
+    images: EvaluationSet,
+    image_shape: tuple[int, int],
+    out: Path,
+    title: str,
+    formats: list[str],
+) -> np.ndarray:
+    """What a run's network learned, from its initial and final checkpoints and the
+    evaluation set's test images, into the run's folder ``out``."""
+    start, _ = checkpoint.load(initial)
+    end, _ = checkpoint.load(final)
+    test = predictions(end, images.test)
+    matrix = write_learned(
+        start.params["W1"], end.params["W1"], test, images.test, image_shape, out, title, formats
+    )
+    log.info("wrote what %s learned: test accuracy %.4f", out, np.trace(matrix) / matrix.sum())
+    return matrix
 
 
 def write_learned(

@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scratchnet import checkpoint, compare, learned, plots, tables
+from scratchnet import checkpoint, compare, plots, tables
 from scratchnet.atomic import write_text_atomically
-from scratchnet.evalset import EvaluationSet
-from scratchnet.evaluate import predictions
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +18,16 @@ def write_run_results(
     evaluations: list[Path],
     checkpoints: list[Path],
     timings: list[Path],
-    images: EvaluationSet,
-    image_shape: tuple[int, int],
     out: Path,
     title: str,
     formats: list[str],
 ) -> dict:
-    """Into the run's folder ``out``: accuracy.csv/.html, loss.csv, metrics.json, and the
-    figures: the book's two (loss, accuracy) and what the network learned (weights,
-    confusion, misclassified, with confusion.csv), from the run's ``checkpoints`` (epoch 0
-    first). Returns the metrics."""
+    """Into the run's folder ``out``: accuracy.csv/.html, loss.csv, metrics.json and the
+    book's two figures (loss, accuracy), from the run's evaluations, ``checkpoints`` (in
+    order) and the seconds each epoch took. Returns the metrics."""
     accuracy = tables.accuracy_table(evaluations)
     loss = tables.loss_table(checkpoints)
-    initial, _ = checkpoint.load(checkpoints[0])
-    final, meta = checkpoint.load(checkpoints[-1])
+    meta, _ = checkpoint.losses(checkpoints[-1])
     diverged_at = meta["diverged"]["epoch"] if "diverged" in meta else None
     metrics = tables.run_metrics(accuracy, tables.training_seconds(timings), diverged_at)
     tables.write_csv(accuracy, out / "accuracy.csv")
@@ -55,17 +49,6 @@ def write_run_results(
         formats,
     )
     keep_only(out / "evaluation", evaluations)  # those of other spans of epochs are stale
-    test = predictions(final, images.test)
-    learned.write_learned(
-        initial.params["W1"],
-        final.params["W1"],
-        test,
-        images.test,
-        image_shape,
-        out,
-        title,
-        formats,
-    )
     log.info("wrote the tables and figures of %s: %s", out, metrics)
     return metrics
 

@@ -1,0 +1,59 @@
+# What a run's network learned, from its initial and final checkpoints: the weights of
+# each hidden unit as images, the test set's confusion matrix (and confusion.csv), and
+# its most confident mistakes. It needs no evaluation, so it runs beside them.
+
+
+# Quick (one pass over the test images): done where Snakemake runs.
+localrules:
+    learned,
+
+
+rule learned:
+    input:
+        **PREPARED,
+        eval_pixels=EVALUATION_SET["pixels"],
+        eval_index=EVALUATION_SET["index"],
+        initial=checkpoint_path("{run}", 0),
+        final=final_checkpoint,
+    output:
+        confusion="results/{run}/confusion.csv",
+        weights=figure_outputs(
+            "results/{run}/figures/weights",
+            "../report/weights.rst",
+            SECTION["learned"],
+            "{run}",
+            {"run": "{run}", "result": "1 input weights of each hidden unit (figure)"},
+        ),
+        confusion_figure=figure_outputs(
+            "results/{run}/figures/confusion",
+            "../report/confusion.rst",
+            SECTION["learned"],
+            "{run}",
+            {"run": "{run}", "result": "2 test-set confusion matrix (figure)"},
+        ),
+        misclassified=figure_outputs(
+            "results/{run}/figures/misclassified",
+            "../report/misclassified.rst",
+            SECTION["learned"],
+            "{run}",
+            {"run": "{run}", "result": "3 most confident mistakes (figure)"},
+        ),
+    log:
+        "results/{run}/logs/learned.log",
+    priority: PRIORITY["evaluate"]
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=evaluation_mem_mb,
+        runtime=10,
+    params:
+        title=run_title,
+        formats=FORMATS,
+        code=code_digest("learned", "evaluate", "evalset", "plots", *NETWORK_CODE),
+    shell:
+        "python -m scratchnet learned --pixels {input.pixels} --labels {input.labels} "
+        "--initial {input.initial} --final {input.final} "
+        "--eval-pixels {input.eval_pixels} --eval-index {input.eval_index} "
+        "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
+        "> {log} 2>&1"
