@@ -1,6 +1,7 @@
 # Train the two-layer network of "Deep Learning from Scratch" (ch. 4) on MNIST:
 # download -> prepare -> train (a few epochs per job) -> evaluate -> run results (and what
-# the network learned) -> summary; and the chapter's own figures. README.md explains every stage, output and config key.
+# the network learned) -> summary; and the chapter's own figures. README.md explains
+# every stage, output and config key.
 from snakemake.utils import min_version
 
 min_version("9.0")
