@@ -21,7 +21,7 @@ import numpy as np
 from scratchnet.atomic import RowBlocks, write_npy_atomically, write_npz_atomically
 from scratchnet.dataset import Dataset
 
-BLOCK_ROWS = 1000  # the fastest of the sizes tried (docs/performance.md)
+BLOCK_ROWS = 1000  # among the fastest of the sizes tried (docs/performance.md)
 
 
 @dataclass(frozen=True)
