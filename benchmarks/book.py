@@ -19,31 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from common import REPO, add_mnist_argument, mnist_folder, snakemake_command, write_config
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def whole_dag(mnist: Path, folder: Path) -> tuple[float, float]:
     """Seconds of a fresh `snakemake --cores 2` from the .gz files, and its test accuracy."""
     folder.mkdir(parents=True)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["mirrors"] = [str(mnist.resolve())]
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--cores",
-        "2",
-        "--quiet",
-    ]
+    write_config(folder, mnist, {})
+    command = snakemake_command(REPO / "Snakefile", folder, "--quiet")
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, timeout=1800)
     seconds = time.perf_counter() - start
@@ -65,16 +51,10 @@ def book_loop(mnist: Path, threads: dict) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--mnist",
-        default=os.environ.get("SCRATCHNET_MNIST"),
-        help="folder with the four MNIST .gz files (default: $SCRATCHNET_MNIST)",
-    )
+    add_mnist_argument(parser)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    if not args.mnist:
-        parser.error("give --mnist DIR or set SCRATCHNET_MNIST")
-    mnist = Path(args.mnist)
+    mnist = mnist_folder(parser, args)
     rows = {"dag": [], "book": [], "book, 1 thread": []}
     with tempfile.TemporaryDirectory(prefix="scratchnet-book-") as tmp:
         for r in range(args.rounds):

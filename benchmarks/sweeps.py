@@ -21,15 +21,13 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import yaml
+from common import REPO, add_mnist_argument, mnist_folder, snakemake_command, write_config
 
-REPO = Path(__file__).resolve().parents[1]
 LEARNING_RATES = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
 
 
@@ -48,17 +46,7 @@ class Timed:
     PROGRESS = re.compile(r"(\d+) of (\d+) steps")
 
     def __init__(self, snakefile: Path, folder: Path, env: dict | None = None):
-        command = [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(snakefile),
-            "--directory",
-            str(folder),
-            "--cores",
-            "2",
-        ]
+        command = snakemake_command(snakefile, folder)
         self.first_job = None
         self.jobs = 0
         start = time.perf_counter()
@@ -81,31 +69,13 @@ class Timed:
                 self.jobs = int(match.group(2))
 
 
-def write_config(folder: Path, mnist: Path, changes: dict) -> None:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(mirrors=[str(mnist.resolve())], **changes)
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-
-
 def data_stage(snakefile: Path, mnist: Path, folder: Path) -> Path:
     """A folder whose data stage is built: every measurement starts from a copy of it."""
     folder.mkdir(parents=True)
     write_config(folder, mnist, {})
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(snakefile),
-        "--directory",
-        str(folder),
-        "--cores",
-        "2",
-        "--quiet",
-        "--until",
-        "normalize",
-        "pack_evaluation",
-    ]
+    command = snakemake_command(
+        snakefile, folder, "--quiet", "--until", "normalize", "pack_evaluation"
+    )
     subprocess.run(command, check=True, capture_output=True, timeout=1800)
     return folder
 
@@ -123,19 +93,13 @@ def measure(args, template: Path, name: str, changes: dict) -> Timed:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--mnist",
-        default=os.environ.get("SCRATCHNET_MNIST"),
-        help="folder with the four MNIST .gz files (default: $SCRATCHNET_MNIST)",
-    )
+    add_mnist_argument(parser)
     parser.add_argument("--snakefile", type=Path, default=REPO / "Snakefile")
     parser.add_argument("--rounds", type=int, default=3, help="pairs of one run and 25 runs")
     parser.add_argument("--skip-100", action="store_true", help="leave out the 100-run sweep")
     parser.add_argument("--worker-off", action="store_true", help="SCRATCHNET_WORKER=off")
     args = parser.parse_args(argv)
-    if not args.mnist:
-        parser.error("give --mnist DIR or set SCRATCHNET_MNIST")
-    args.mnist = Path(args.mnist)
+    args.mnist = mnist_folder(parser, args)
     args.env = {**os.environ, "SCRATCHNET_WORKER": "off"} if args.worker_off else None
     with tempfile.TemporaryDirectory(prefix="scratchnet-sweeps-") as tmp:
         args.tmp = tmp
