@@ -367,32 +367,48 @@ CHAPTER_FIGURES = {
 }
 
 
-def comparison_figures(marked=True):
-    """The comparison figures, with two runs or more (a single run has nothing to compare);
-    ``marked``: for the HTML report (in the rule that makes them)."""
-    if len(RUNS) < 2:
-        return []
+def figure_group(folder, figures, caption_prefix, section, marked):
+    """The files of ``figures`` (name -> report label) in ``folder``; ``marked``: for the
+    HTML report (in the rule that makes them)."""
+    if not marked:
+        return [path for name in figures for path in figure_files(f"{folder}/{name}")]
     return [
         path
-        for name, label in COMPARISON_FIGURES.items()
-        for path in (
-            figure_outputs(f"results/figures/{name}", f"../report/{name}.rst", SECTION["summary"],
-                           labels={"result": label})
-            if marked else figure_files(f"results/figures/{name}")
+        for name, label in figures.items()
+        for path in figure_outputs(
+            f"{folder}/{name}",
+            f"../report/{caption_prefix}{name}.rst",
+            section,
+            labels={"result": label},
         )
-    ]  # fmt: skip
+    ]
+
+
+def comparison_figures(marked=True):
+    """The comparison figures, with two runs or more (a single run has nothing to compare)."""
+    if len(RUNS) < 2:
+        return []
+    return figure_group(
+        "results/figures", COMPARISON_FIGURES, "", SECTION["summary"], marked
+    )
 
 
 def chapter_figures(marked=True):
-    return [
-        path
-        for name, label in CHAPTER_FIGURES.items()
-        for path in (
-            figure_outputs(f"results/chapter/{name}", f"../report/chapter_{name}.rst",
-                           SECTION["chapter"], labels={"result": label})
-            if marked else figure_files(f"results/chapter/{name}")
-        )
-    ]  # fmt: skip
+    return figure_group(
+        "results/chapter", CHAPTER_FIGURES, "chapter_", SECTION["chapter"], marked
+    )
+
+
+def run_figure(name, section, label):
+    """A run's figure ``name`` (caption ../report/<name>.rst), marked for the report
+    under the run in ``section``."""
+    return figure_outputs(
+        f"results/{{run}}/figures/{name}",
+        f"../report/{name}.rst",
+        SECTION[section],
+        "{run}",
+        {"run": "{run}", "result": label},
+    )
 
 
 def run_folders():

@@ -37,16 +37,14 @@ def start_worker():
         )  # fmt: skip
     os.close(watched)
     WORKER["held"] = held
-    os.environ[WORKER_VARIABLE] = (
-        socket_path  # the jobs inherit Snakemake's environment
-    )
+    # the jobs inherit Snakemake's environment
+    os.environ[WORKER_VARIABLE] = socket_path
 
 
 def stop_worker():
     if "process" in WORKER:
-        os.close(
-            WORKER.pop("held")
-        )  # end of file for the worker: it removes its folder
+        # end of file for the worker: it removes its folder
+        os.close(WORKER.pop("held"))
         WORKER.pop("process").wait(timeout=30)
         os.environ.pop(WORKER_VARIABLE, None)
 

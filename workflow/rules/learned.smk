@@ -17,26 +17,14 @@ rule learned:
         final=final_checkpoint,
     output:
         confusion="results/{run}/confusion.csv",
-        weights=figure_outputs(
-            "results/{run}/figures/weights",
-            "../report/weights.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "1 input weights of each hidden unit (figure)"},
+        weights=run_figure(
+            "weights", "learned", "1 input weights of each hidden unit (figure)"
         ),
-        confusion_figure=figure_outputs(
-            "results/{run}/figures/confusion",
-            "../report/confusion.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "2 test-set confusion matrix (figure)"},
+        confusion_figure=run_figure(
+            "confusion", "learned", "2 test-set confusion matrix (figure)"
         ),
-        misclassified=figure_outputs(
-            "results/{run}/figures/misclassified",
-            "../report/misclassified.rst",
-            SECTION["learned"],
-            "{run}",
-            {"run": "{run}", "result": "3 most confident mistakes (figure)"},
+        misclassified=run_figure(
+            "misclassified", "learned", "3 most confident mistakes (figure)"
         ),
     log:
         "results/{run}/logs/learned.log",

@@ -23,20 +23,8 @@ rule run_results:
         ),
         loss="results/{run}/loss.csv",
         metrics="results/{run}/metrics.json",
-        loss_figure=figure_outputs(
-            "results/{run}/figures/loss",
-            "../report/loss.rst",
-            SECTION["runs"],
-            "{run}",
-            {"run": "{run}", "result": "3 mini-batch loss (figure)"},
-        ),
-        accuracy_figure=figure_outputs(
-            "results/{run}/figures/accuracy",
-            "../report/accuracy.rst",
-            SECTION["runs"],
-            "{run}",
-            {"run": "{run}", "result": "2 accuracy per epoch (figure)"},
-        ),
+        loss_figure=run_figure("loss", "runs", "3 mini-batch loss (figure)"),
+        accuracy_figure=run_figure("accuracy", "runs", "2 accuracy per epoch (figure)"),
     log:
         "results/{run}/logs/run_results.log",
     priority: PRIORITY["results"]

@@ -1,9 +1,9 @@
 # Training: one job per span of up to EPOCHS_PER_JOB epochs, writing per epoch its
 # checkpoint (with the epoch's mini-batch losses) and its seconds; the first also writes
-# epoch 0 (the seeded initial network), each later one
-# continues from the previous job's last checkpoint, so a run resumes and extends job by
-# job. One rule per span (train_epochs_000_008, train_epochs_009_016, ...), as each job
-# writes its own fixed set of files.
+# epoch 0 (the seeded initial network), each later one continues from the previous job's
+# last checkpoint, so a run resumes and extends job by job. One rule per span
+# (train_epochs_000_008, train_epochs_009_016, ...), as each job writes its own fixed
+# set of files.
 
 
 for (first, last), runs in training_rules().items():

@@ -64,14 +64,13 @@ def losses(path: str | Path) -> tuple[dict, np.ndarray]:
 def _read(path: str | Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [name for name in names if name not in npz.files]
-            if missing:
-                raise _corrupt(path, f"no {', '.join(missing)} inside")
-            return {name: npz[name] for name in names}
+            arrays = {name: npz[name] for name in names if name in npz.files}
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
-        if isinstance(exc, CheckpointError):
-            raise
         raise _corrupt(path, str(exc) or type(exc).__name__) from None
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise _corrupt(path, f"no {', '.join(missing)} inside")
+    return arrays
 
 
 def _meta(path: str | Path, text: np.ndarray) -> dict:

@@ -112,7 +112,7 @@ def ranking(summary: pd.DataFrame, varied: list[str], title: str) -> plt.Figure:
         ax.plot([row["final_test_acc"], row["best_test_acc"]], [position] * 2, color=color, lw=1)
         ax.plot(row["final_test_acc"], position, "o", color=color, ms=7)
         ax.plot(row["best_test_acc"], position, "o", mfc="none", color=color, ms=7)
-        label = _label(row, varied) if varied else str(row["run"])
+        label = _label(row, varied)
         if diverged:
             label += f" (diverged at epoch {int(row['diverged_at_epoch'])})"
         labels.append(label)

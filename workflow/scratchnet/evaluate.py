@@ -20,7 +20,7 @@ from scratchnet import checkpoint, evalset
 from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import normalize
 from scratchnet.evalset import Block, EvaluationSet
-from scratchnet.functions import cross_entropy_sum
+from scratchnet.functions import cross_entropy_sum, softmax
 from scratchnet.net import TwoLayerNet
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,7 @@ def predictions(net: TwoLayerNet, blocks: list[Block]) -> tuple[np.ndarray, np.n
         hidden = TwoLayerNet.hidden_of_many(stacked, x, block.columns)
         scores = net.class_scores(hidden)
         predicted.append(scores.argmax(axis=0))
-        scores -= scores.max(axis=0)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=0)
-        probabilities.append(scores.T)
+        probabilities.append(softmax(scores.T))
         labels.append(block.labels)
     return np.concatenate(predicted), np.concatenate(probabilities), np.concatenate(labels)
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from scratchnet import checkpoint
+from scratchnet import checkpoint, tables
 from scratchnet.evalset import Block, EvaluationSet
 from scratchnet.evaluate import predictions
 from scratchnet.plots import figure, save
@@ -213,8 +213,6 @@ def write_learned(
 ) -> np.ndarray:
     """confusion.csv and figures/{weights,confusion,misclassified} into ``out``, from the
     test set's (predicted, probabilities, labels); returns the confusion matrix."""
-    from scratchnet import tables
-
     predicted, probabilities, labels = test
     matrix = confusion(labels, predicted, probabilities.shape[1])
     tables.write_csv(confusion_table(matrix), out / "confusion.csv")

@@ -62,10 +62,7 @@ class TwoLayerNet:
         With ``columns``, ``x`` holds only those input pixels and every other pixel is 0:
         blank pixels add nothing to the sums, so only the matching rows of W1 are used.
         """
-        W1 = self.params["W1"] if columns is None else self.params["W1"][columns]
-        hidden = np.matmul(x, W1, out=out)
-        hidden += self.params["b1"]
-        return sigmoid(hidden, out=hidden)
+        return self.hidden_of_many((self.params["W1"], self.params["b1"]), x, columns, out)
 
     @staticmethod
     def stack_first_layers(nets: list["TwoLayerNet"]) -> tuple[np.ndarray, np.ndarray]:
@@ -79,12 +76,12 @@ class TwoLayerNet:
     def hidden_of_many(
         stacked: tuple[np.ndarray, np.ndarray],
         x: np.ndarray,
-        columns: np.ndarray,
+        columns: np.ndarray | None = None,
         out: np.ndarray | None = None,
     ) -> np.ndarray:
         """``hidden`` of the networks of ``stacked`` (stack_first_layers) side by side."""
         W1, b1 = stacked
-        hidden = np.matmul(x, W1[columns], out=out)
+        hidden = np.matmul(x, W1 if columns is None else W1[columns], out=out)
         hidden += b1
         return sigmoid(hidden, out=hidden)
 

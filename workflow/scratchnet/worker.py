@@ -218,12 +218,15 @@ def _preload() -> None:
     """Import what the commands import lazily, so that forked jobs find it loaded."""
     import scratchnet.cli
     from scratchnet import (  # noqa: F401
+        chapter,
         checkpoint,
         compare,
         dataset,
         download,
+        evalset,
         evaluate,
         gradcheck,
+        learned,
         plots,
         results,
         tables,
