@@ -9,7 +9,13 @@ folder for every measurement):
 - a 25-run sweep of near-zero compute (`iters_per_epoch: 5`, so its time is mostly
   orchestration and evaluation), back to back with the default run, in rounds; the
   ratio is the median of the rounds' ratios;
-- a 100-run sweep of the same kind, once, with the time until its first job started.
+- a 100-run sweep of the same kind, once, with the time until its first job started;
+- the work floor of the 25-run sweep (`work_floor.py`): its jobs' CPU seconds with no
+  orchestration at all, and that divided by the 2 cores, the least wall time any
+  scheduler could take.
+
+For every Snakemake call it also reports CPU seconds: Snakemake's process and what it
+waited for (job shells, the warm worker's start-up), not the jobs the worker forks.
 
 It runs any checkout's Snakefile (`--snakefile`), so a change can be measured against
 the code before it. Nothing here is imported by the pipeline or the tests.
@@ -21,6 +27,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -39,8 +46,8 @@ def sweep_config(runs: int) -> dict:
 
 
 class Timed:
-    """One `snakemake --cores 2` in ``folder``: wall time, when its first job started,
-    and how many jobs it ran (from Snakemake's own progress lines)."""
+    """One `snakemake --cores 2` in ``folder``: wall time, CPU time, when its first job
+    started, and how many jobs it ran (from Snakemake's own progress lines)."""
 
     JOB_START = re.compile(r"^(local)?rule \w+:$")
     PROGRESS = re.compile(r"(\d+) of (\d+) steps")
@@ -55,10 +62,11 @@ class Timed:
         )
         reader = threading.Thread(target=self._read, args=(process.stdout, start))
         reader.start()
-        process.wait()
-        reader.join()
+        _, status, usage = os.wait4(process.pid, 0)
         self.seconds = time.perf_counter() - start
-        if process.returncode != 0:
+        self.cpu = usage.ru_utime + usage.ru_stime
+        reader.join()
+        if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"snakemake failed in {folder}; see its .snakemake/log")
 
     def _read(self, stream, start: float) -> None:
@@ -80,15 +88,30 @@ def data_stage(snakefile: Path, mnist: Path, folder: Path) -> Path:
     return folder
 
 
-def measure(args, template: Path, name: str, changes: dict) -> Timed:
+def measure(args, template: Path, name: str, changes: dict, keep: bool = False) -> Timed:
     folder = Path(args.tmp) / name
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(template, folder, symlinks=True)
     write_config(folder, args.mnist, changes)
     timed = Timed(args.snakefile, folder, env=args.env)
-    shutil.rmtree(folder)
-    print(f"  {name}: {timed.seconds:.1f} s, {timed.jobs} jobs", flush=True)
+    if not keep:
+        shutil.rmtree(folder)
+    print(f"  {name}: {timed.seconds:.1f} s, {timed.jobs} jobs, {timed.cpu:.1f} CPU s", flush=True)
     return timed
+
+
+def work_floor(args, folder: Path) -> float:
+    """The CPU seconds of the jobs of ``folder`` (a finished sweep), run without Snakemake."""
+    script = Path(__file__).with_name("work_floor.py")
+    listing = subprocess.run(
+        [sys.executable, str(script), str(folder), "--snakefile", str(args.snakefile)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print("".join(f"    {line}\n" for line in listing.splitlines()), end="", flush=True)
+    total = listing.splitlines()[-1]  # "total: N jobs, S CPU s"
+    return float(total.split(",")[1].split()[0])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,31 +130,40 @@ def main(argv: list[str] | None = None) -> None:
         singles, sweeps, ratios = [], [], []
         for r in range(args.rounds):
             singles.append(measure(args, template, f"one-run-{r}", {}))
-            sweeps.append(measure(args, template, f"25-runs-{r}", sweep_config(25)))
+            sweeps.append(measure(args, template, f"25-runs-{r}", sweep_config(25), keep=True))
             ratios.append(sweeps[-1].seconds / singles[-1].seconds)
+        print("  the 25-run sweep's jobs again, without Snakemake:", flush=True)
+        floor = work_floor(args, Path(tmp) / f"25-runs-{args.rounds - 1}")
         large = None if args.skip_100 else measure(args, template, "100-runs", sweep_config(100))
-    report(singles, sweeps, ratios, large)
+    report(singles, sweeps, ratios, large, floor)
 
 
-def report(singles: list[Timed], sweeps: list[Timed], ratios: list[float], large) -> None:
+def report(
+    singles: list[Timed], sweeps: list[Timed], ratios: list[float], large, floor: float
+) -> None:
     one = statistics.median(t.seconds for t in singles)
     print(f"\n{len(ratios)} rounds, each one default run then a 25-run sweep, back to back")
-    print("| measurement | jobs | wall s (median) | range s | first job after s |")
-    print("|---|---|---|---|---|")
+    print("| measurement | jobs | wall s (median) | range s | first job after s | CPU s |")
+    print("|---|---|---|---|---|---|")
     for name, runs in (("one default run", singles), ("25-run sweep, 5 updates/epoch", sweeps)):
         times = [t.seconds for t in runs]
         first = statistics.median(t.first_job for t in runs if t.first_job is not None)
         print(
             f"| {name} | {runs[0].jobs} | {statistics.median(times):.1f} | "
-            f"{min(times):.1f}-{max(times):.1f} | {first:.1f} |"
+            f"{min(times):.1f}-{max(times):.1f} | {first:.1f} | "
+            f"{statistics.median(t.cpu for t in runs):.1f} |"
         )
     if large is not None:
         print(
             f"| 100-run sweep, 5 updates/epoch | {large.jobs} | {large.seconds:.1f} | | "
-            f"{large.first_job:.1f} |"
+            f"{large.first_job:.1f} | {large.cpu:.1f} |"
         )
     listed = ", ".join(f"{r:.2f}" for r in ratios)
     print(f"\n25-run sweep / one run, per round: {listed}; median {statistics.median(ratios):.2f}")
+    print(
+        f"25-run sweep's work floor: {floor:.1f} CPU s, on 2 cores {floor / 2:.1f} s "
+        f"= {floor / 2 / one:.2f} x one run (median)"
+    )
     if large is not None:
         print(f"100-run sweep / one run (median): {large.seconds / one:.2f}")
 
