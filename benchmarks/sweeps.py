@@ -24,6 +24,7 @@ the code before it. Nothing here is imported by the pipeline or the tests.
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ class Timed:
 
     def __init__(self, snakefile: Path, folder: Path, env: dict | None = None):
         command = snakemake_command(snakefile, folder)
+        cpu_before = _children_cpu()
         self.first_job = None
         self.jobs = 0
         start = time.perf_counter()
@@ -62,11 +64,11 @@ class Timed:
         )
         reader = threading.Thread(target=self._read, args=(process.stdout, start))
         reader.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        process.wait()
         self.seconds = time.perf_counter() - start
-        self.cpu = usage.ru_utime + usage.ru_stime
+        self.cpu = _children_cpu() - cpu_before
         reader.join()
-        if os.waitstatus_to_exitcode(status) != 0:
+        if process.returncode != 0:
             raise SystemExit(f"snakemake failed in {folder}; see its .snakemake/log")
 
     def _read(self, stream, start: float) -> None:
@@ -75,6 +77,12 @@ class Timed:
                 self.first_job = time.perf_counter() - start
             if match := self.PROGRESS.search(line):
                 self.jobs = int(match.group(2))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def data_stage(snakefile: Path, mnist: Path, folder: Path) -> Path:

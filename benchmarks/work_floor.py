@@ -63,7 +63,7 @@ def cpu_seconds(commands: list[list[str]], folder: Path) -> Counter:
     for argv in commands:
         start = time.process_time()
         if cli.main(argv) != 0:
-            raise SystemExit(f"{' '.join(argv[:1])} failed in {folder}")
+            raise SystemExit(f"{argv[0]} failed in {folder}")
         seconds[argv[0]] += time.process_time() - start
     return seconds
 
