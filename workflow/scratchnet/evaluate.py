@@ -3,8 +3,10 @@
 The blocks come from :mod:`scratchnet.evalset`: every image once, blank pixel columns
 left out, which gives the same sums with about half the multiplications. The networks of
 one evaluation job (the checkpoints of one training job) share each block's normalized
-pixels and one matrix product: each gets the accuracy it gets when scored alone, and a
-loss equal up to float rounding (always the same for the same checkpoints).
+pixels, and each is scored by its own matrix products, of the shapes it has alone: its
+numbers, to the last bit, never depend on which networks share the job. (One product of
+the networks' weights side by side would be faster, but BLAS kernels round the columns
+of a wide product differently by position, and differently on different CPUs.)
 """
 
 import itertools
@@ -58,15 +60,14 @@ class _Tally:
 def accuracies_and_losses(
     nets: list[TwoLayerNet], blocks: list[Block]
 ) -> list[tuple[float, float]]:
-    """Per network: fraction classified right and mean cross-entropy over ``blocks``.
+    """Per network: fraction classified right and mean cross-entropy over ``blocks``,
+    exactly as when it is scored alone.
 
-    All networks' hidden layers come from one matrix product per block; the output layer,
-    softmax and loss then run on several blocks at once, in buffers made once.
+    The output layer, softmax and loss run on several blocks at once, in buffers made once.
     """
-    stacked = TwoLayerNet.stack_first_layers(nets)
     hidden_size, classes = nets[0].params["W2"].shape
     rows = BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
-    hidden = np.empty((rows, hidden_size * len(nets)), dtype=nets[0].dtype)
+    hidden = np.empty((len(nets), rows, hidden_size), dtype=nets[0].dtype)
     scores = np.empty((classes, rows), dtype=nets[0].dtype)
     tallies = [_Tally() for _ in nets]
     normalized = _normalized(blocks)
@@ -74,12 +75,12 @@ def accuracies_and_losses(
         filled, labels = 0, []
         for block, x in itertools.islice(normalized, BLOCKS_PER_PASS):
             end = filled + len(x)
-            TwoLayerNet.hidden_of_many(stacked, x, block.columns, out=hidden[filled:end])
+            for net, layer in zip(nets, hidden, strict=True):
+                net.hidden(x, block.columns, out=layer[filled:end])
             filled, labels = end, [*labels, block.labels]
         labels = np.concatenate(labels)
-        for i, (net, tally) in enumerate(zip(nets, tallies, strict=True)):
-            layer = hidden[:filled, i * hidden_size : (i + 1) * hidden_size]
-            tally.add(net.class_scores(layer, out=scores[:, :filled]), labels)
+        for net, layer, tally in zip(nets, hidden, tallies, strict=True):
+            tally.add(net.class_scores(layer[:filled], out=scores[:, :filled]), labels)
     return [(t.correct / t.count, t.loss_sum / t.count) for t in tallies]
 
 
@@ -87,20 +88,13 @@ def predictions(net: TwoLayerNet, blocks: list[Block]) -> tuple[np.ndarray, np.n
     """Predicted class, class probabilities (images x classes) and true label of every
     image, in the blocks' order; the predictions are exactly those accuracies_and_losses
     counts."""
-    stacked = TwoLayerNet.stack_first_layers([net])
     predicted, probabilities, labels = [], [], []
     for block, x in _normalized(blocks):
-        hidden = TwoLayerNet.hidden_of_many(stacked, x, block.columns)
-        scores = net.class_scores(hidden)
+        scores = net.class_scores(net.hidden(x, block.columns))
         predicted.append(scores.argmax(axis=0))
         probabilities.append(softmax(scores.T))
         labels.append(block.labels)
     return np.concatenate(predicted), np.concatenate(probabilities), np.concatenate(labels)
-
-
-def accuracy_and_loss(net: TwoLayerNet, blocks: list[Block]) -> tuple[float, float]:
-    """Fraction classified right and mean cross-entropy over every image of ``blocks``."""
-    return accuracies_and_losses([net], blocks)[0]
 
 
 def _cross_entropy_sum(scores: np.ndarray, t: np.ndarray) -> float:
@@ -123,10 +117,6 @@ def evaluate_all(nets: list[TwoLayerNet], evalset: EvaluationSet) -> list[dict[s
         }
         for (train_acc, train_loss), (test_acc, test_loss) in zip(train, test, strict=True)
     ]
-
-
-def evaluate(net: TwoLayerNet, evalset: EvaluationSet) -> dict[str, float]:
-    return evaluate_all([net], evalset)[0]
 
 
 def write_evaluation(checkpoints: list[Path], pixels: Path, index: Path, out: Path) -> None:

@@ -62,27 +62,9 @@ class TwoLayerNet:
         With ``columns``, ``x`` holds only those input pixels and every other pixel is 0:
         blank pixels add nothing to the sums, so only the matching rows of W1 are used.
         """
-        return self.hidden_of_many((self.params["W1"], self.params["b1"]), x, columns, out)
-
-    @staticmethod
-    def stack_first_layers(nets: list["TwoLayerNet"]) -> tuple[np.ndarray, np.ndarray]:
-        """W1 and b1 of several networks of one shape, side by side: one matrix product
-        then gives all their hidden layers, faster than one product per network (the same
-        values up to the last bits of float rounding)."""
-        W1 = np.concatenate([net.params["W1"] for net in nets], axis=1)
-        return W1, np.concatenate([net.params["b1"] for net in nets])
-
-    @staticmethod
-    def hidden_of_many(
-        stacked: tuple[np.ndarray, np.ndarray],
-        x: np.ndarray,
-        columns: np.ndarray | None = None,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """``hidden`` of the networks of ``stacked`` (stack_first_layers) side by side."""
-        W1, b1 = stacked
+        W1 = self.params["W1"]
         hidden = np.matmul(x, W1 if columns is None else W1[columns], out=out)
-        hidden += b1
+        hidden += self.params["b1"]
         return sigmoid(hidden, out=hidden)
 
     def class_scores(self, hidden: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
