@@ -73,8 +73,8 @@ def server():
     httpd.shutdown()
 
 
-def fetch(tmp_path, mirrors, retry=FAST):
-    return download(NAME, SHA, mirrors, tmp_path / "out" / NAME, retry)
+def fetch(tmp_path, mirrors, retry=FAST, keep="verified"):
+    return download(NAME, SHA, mirrors, tmp_path / "out" / NAME, retry, tmp_path / keep)
 
 
 def left_over(tmp_path):
@@ -109,7 +109,7 @@ def test_each_kind_of_failure_moves_on_to_the_next_mirror(server, tmp_path, capl
     caplog.set_level("INFO")
     source = fetch(tmp_path, [f"{server}/{kind}", f"{server}/good"])
     assert source == f"{server}/good/{NAME}"
-    assert f"skipping mirror {server}/{kind}: {reason}" in caplog.text
+    assert f"skipping {server}/{kind}/{NAME}: {reason}" in caplog.text
     assert left_over(tmp_path) == [NAME]
 
 
@@ -131,7 +131,24 @@ def test_file_urls_and_plain_folders_are_mirrors(tmp_path):
     (folder / NAME).write_bytes(gzip.compress(PAYLOAD))
     assert fetch(tmp_path, [str(folder)]) == str(folder / NAME)
     (tmp_path / "out" / NAME).unlink()
-    assert fetch(tmp_path, [folder.as_uri()]) == folder.as_uri() + "/" + NAME
+    assert fetch(tmp_path, [folder.as_uri()], keep="other") == folder.as_uri() + "/" + NAME
+
+
+def test_a_verified_file_is_kept_and_restored_with_no_mirror_reachable(server, tmp_path):
+    fetch(tmp_path, [f"{server}/good"])
+    (tmp_path / "out" / NAME).unlink()  # as Snakemake does before running a job again
+    Handler.requests.clear()
+    source = fetch(tmp_path, [f"{server}/missing", str(tmp_path / "nowhere")])
+    assert source == str(tmp_path / "verified" / f"{SHA}.gz")
+    assert Handler.requests == []  # no mirror asked
+    assert gzip.decompress((tmp_path / "out" / NAME).read_bytes()) == PAYLOAD
+
+
+def test_a_damaged_kept_copy_is_skipped_for_the_mirrors(server, tmp_path):
+    (tmp_path / "verified").mkdir()
+    (tmp_path / "verified" / f"{SHA}.gz").write_bytes(b"garbage")
+    assert fetch(tmp_path, [f"{server}/good"]) == f"{server}/good/{NAME}"
+    assert gzip.decompress((tmp_path / "verified" / f"{SHA}.gz").read_bytes()) == PAYLOAD
 
 
 def test_when_every_mirror_fails_the_error_lists_them_and_nothing_is_left(server, tmp_path):
@@ -150,7 +167,8 @@ def test_the_command_line_exits_non_zero_with_one_error_line(server, tmp_path):
     out = tmp_path / "out" / NAME
     result = subprocess.run(
         [sys.executable, "-m", "scratchnet", "download", "--filename", NAME, "--sha256", SHA,
-         "--mirrors", json.dumps([f"{server}/html"]), "--out", str(out), "--attempts", "1"],
+         "--mirrors", json.dumps([f"{server}/html"]), "--out", str(out), "--attempts", "1",
+         "--keep", str(tmp_path / "verified")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1

@@ -26,7 +26,7 @@ rule chapter:
         runtime=10,
     params:
         formats=FORMATS,
-        code=code_digest("chapter", "functions", "plots"),
+        code=code_digest("chapter"),
     shell:
         "python -m scratchnet chapter --out results/chapter --formats {params.formats} "
         "> {log} 2>&1"

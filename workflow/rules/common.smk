@@ -14,12 +14,19 @@ envvars:
     "PATH",
 
 
-# Jobs run `python -m scratchnet`: put the interpreter running Snakemake first on
-# PATH, so the package installed beside it is the one used whatever the user's PATH.
+# Jobs run `python -m scratchnet` with the interpreter running Snakemake (first on PATH)
+# and this workflow's own package (first on PYTHONPATH, before any installed copy: another
+# clone's editable install, or a `pip install .` made before an edit), as does Snakemake.
 os.environ["PATH"] = os.pathsep.join(
     [str(Path(sys.executable).parent), os.environ["PATH"]]
 )
-PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "scratchnet"
+CODE_DIR = str(Path(workflow.basedir) / "workflow")
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([CODE_DIR, *filter(None, [os.getenv("PYTHONPATH")])])
+)
+sys.path.insert(0, CODE_DIR)
+
+from scratchnet import provenance
 
 # --- the data ---------------------------------------------------------------------------
 DATASET = config["dataset"]
@@ -28,6 +35,7 @@ FILES = DATASET_SPEC["files"]
 FILE_SHA256 = {spec["name"]: spec["sha256"] for spec in FILES.values()}
 DATA_DIR = f"results/data/{DATASET}"
 DATA_LOGS = f"results/data/logs/{DATASET}"
+VERIFIED_DIR = "results/data/verified"  # every verified download, by payload SHA-256
 DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
 DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
 # What the jobs read: uint8 images (train then test), memory-mapped, and the labels.
@@ -144,21 +152,14 @@ def runs_json():
 
 # --- the code each job runs ---------------------------------------------------------------
 # Snakemake's code trigger sees a rule's command, not the modules it runs: each rule passes
-# the digest of those modules as a parameter, so editing one reruns exactly the jobs that
-# run it (Snakemake's params trigger), and touching a file without changing it reruns
-# nothing. Every job starts through the command line (and maybe the warm worker).
-ENTRY = ("__init__", "__main__", "cli", "worker", "atomic")
-DATA_CODE = ("idx", "dataset")
-NETWORK_CODE = ("functions", "layers", "net", "checkpoint", "dataset")
-RESULTS_CODE = ("results", "tables", "plots", "compare", *NETWORK_CODE)
+# the digest of the modules its command imports, read from their source (provenance.py),
+# so editing one reruns exactly the jobs that run it (Snakemake's params trigger), and
+# touching a file without changing it reruns nothing.
 
 
-def code_digest(*modules):
-    """SHA-256 of the package modules a job runs (and those every job runs)."""
-    digest = hashlib.sha256()
-    for module in sorted(set(ENTRY + modules)):
-        digest.update((PACKAGE_DIR / f"{module}.py").read_bytes())
-    return digest.hexdigest()[:16]
+def code_digest(command):
+    """The digest of the package modules `python -m scratchnet <command>` runs."""
+    return provenance.code_digest(command)
 
 
 # --- epochs, checkpoints and the training and evaluation jobs -----------------------------

@@ -9,6 +9,9 @@ localrules:
     download,
 
 
+# A download is fixed by its file name and SHA-256 alone, so no code edit replans it; and
+# as it may not be fetchable again (offline, a mirror gone), every verified file is also
+# kept in VERIFIED_DIR, tried before the mirrors: a forced rerun never loses it.
 rule download:
     output:
         f"{DATA_DIR}/{{filename}}",
@@ -25,10 +28,10 @@ rule download:
         runtime=30,
     params:
         sha256=file_sha256,
-        code=code_digest("download"),
+        keep=VERIFIED_DIR,
     shell:
         "python -m scratchnet download --filename {wildcards.filename} --sha256 {params.sha256} "
-        '--mirrors "$SCRATCHNET_MIRRORS" --out {output} > {log} 2>&1'
+        '--mirrors "$SCRATCHNET_MIRRORS" --keep {params.keep} --out {output} > {log} 2>&1'
 
 
 rule prepare:
@@ -53,7 +56,7 @@ rule prepare:
         dataset=DATASET,
         num_classes=DATASET_SPEC["num_classes"],
         sha256=prepare_checksum_args(),
-        code=code_digest(*DATA_CODE),
+        code=code_digest("prepare"),
     shell:
         "python -m scratchnet prepare --dataset {params.dataset} "
         "--train-images {input.train_images} --train-labels {input.train_labels} "
@@ -76,7 +79,7 @@ rule normalize:
         mem_mb=data_mem_mb(),
         runtime=10,
     params:
-        code=code_digest(*DATA_CODE),
+        code=code_digest("normalize"),
     shell:
         "python -m scratchnet normalize --pixels {input.pixels} --labels {input.labels} "
         "--out {output} > {log} 2>&1"
@@ -96,7 +99,7 @@ rule pack_evaluation:
         mem_mb=data_mem_mb(),
         runtime=10,
     params:
-        code=code_digest("evalset", *DATA_CODE),
+        code=code_digest("pack-evaluation"),
     shell:
         "python -m scratchnet pack-evaluation --pixels {input.pixels} --labels {input.labels} "
         "--out-pixels {output.pixels} --out-index {output.index} > {log} 2>&1"

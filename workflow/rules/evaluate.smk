@@ -18,7 +18,7 @@ rule evaluate:
         mem_mb=evaluation_mem_mb,
         runtime=10,
     params:
-        code=code_digest("evaluate", "evalset", *NETWORK_CODE),
+        code=code_digest("evaluate"),
     shell:
         "python -m scratchnet evaluate {input.checkpoints} --pixels {input.pixels} "
         "--index {input.index} --out {output} > {log} 2>&1"

@@ -38,7 +38,7 @@ rule learned:
     params:
         title=run_title,
         formats=FORMATS,
-        code=code_digest("learned", "evaluate", "evalset", "plots", *NETWORK_CODE),
+        code=code_digest("learned"),
     shell:
         "python -m scratchnet learned --pixels {input.pixels} --labels {input.labels} "
         "--initial {input.initial} --final {input.final} "

@@ -38,7 +38,7 @@ rule run_results:
         check=gradcheck_args(),
         title=run_title,
         formats=FORMATS,
-        code=code_digest("gradcheck", *RESULTS_CODE),
+        code=code_digest("run-results"),
     shell:
         "python -m scratchnet run-results --pixels {input.pixels} --labels {input.labels} "
         "{params.check} --evaluations {input.evaluations} --checkpoints {input.checkpoints} "

@@ -41,7 +41,7 @@ rule summary:
         runs=runs_json(),
         folders=run_folders(),
         formats=FORMATS,
-        code=code_digest(*RESULTS_CODE),
+        code=code_digest("summary"),
     shell:
         "python -m scratchnet summary --runs {params.runs:q} --run-folders {params.folders:q} "
         "--dataset-json {input.about} --out results --formats {params.formats} > {log} 2>&1"

@@ -33,7 +33,7 @@ for (first, last), runs in training_rules().items():
             training=training_args,
             start=training_start(first),
             num_classes=DATASET_SPEC["num_classes"],
-            code=code_digest("train", *NETWORK_CODE),
+            code=code_digest("train"),
         shell:
             "python -m scratchnet train {params.start} --pixels {input.pixels} "
             "--labels {input.labels} --checkpoints {output.checkpoints} "

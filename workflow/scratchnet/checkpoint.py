@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from scratchnet.atomic import write_npz_atomically
+from scratchnet.errors import KnownError
 from scratchnet.net import PARAM_NAMES, TwoLayerNet
 
 FORMAT_VERSION = 2
 
 
-class CheckpointError(ValueError):
+class CheckpointError(KnownError, ValueError):
     """A checkpoint is damaged, or was made with other settings or data than asked for."""
 
 

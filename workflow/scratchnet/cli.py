@@ -20,10 +20,13 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from scratchnet.errors import KnownError  # noqa: E402
+
 log = logging.getLogger("scratchnet")
+PACKAGE = Path(__file__).resolve().parent
 
 
-class UsageError(ValueError):
+class UsageError(KnownError, ValueError):
     """Arguments that parse but make no sense together."""
 
 
@@ -37,7 +40,7 @@ def cmd_download(args) -> None:
     if not mirrors:
         raise UsageError("no mirror to download from: add one to 'mirrors' in config.yaml")
     retry = Retry(args.attempts, args.backoff, args.timeout)
-    source = download(args.filename, args.sha256, mirrors, Path(args.out), retry)
+    source = download(args.filename, args.sha256, mirrors, Path(args.out), retry, Path(args.keep))
     log.info("wrote %s from %s", args.out, source)
 
 
@@ -153,7 +156,7 @@ def cmd_show(args) -> None:
 def cmd_serve(args) -> None:
     from scratchnet.worker import serve
 
-    serve(args.socket, args.watch_fd, log.info)
+    serve(args.socket, args.watch_fd, log.info, main)
 
 
 def _load_data(args):
@@ -219,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", required=True, help="SHA-256 of the decompressed payload")
     p.add_argument("--mirrors", required=True, help="JSON list of URLs or folders, in order")
     p.add_argument("--out", required=True)
+    p.add_argument("--keep", required=True, help="folder of verified files, tried first")
     p.add_argument("--attempts", type=int, default=3, help="tries per mirror for transient errors")
     p.add_argument("--backoff", type=float, default=1.0, help="first retry wait in seconds")
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
@@ -318,25 +322,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """Failures whose message is the whole story: shown as one line, no traceback."""
-    from scratchnet.checkpoint import CheckpointError
-    from scratchnet.download import DownloadError
-    from scratchnet.gradcheck import GradientCheckFailed
-    from scratchnet.idx import IdxError
-    from scratchnet.train import SettingsError
-
-    return (
-        UsageError,
-        CheckpointError,
-        DownloadError,
-        GradientCheckFailed,
-        IdxError,
-        SettingsError,
-        OSError,
-    )
-
-
 def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     """Run one command; ``worker`` is the pid of the warm worker that forked this process."""
     args = build_parser().parse_args(argv)
@@ -345,11 +330,13 @@ def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     )
     if worker is not None:
         log.info("forked from worker %d as process %d (NumPy already loaded)", worker, os.getpid())
+    # which code runs: the workflow's own package, never another copy (README "Install")
+    log.info("scratchnet %s in %s", args.command, PACKAGE)
     if os.environ.get("SLURM_JOB_ID"):
         log.info("running in SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.uname().nodename)
     try:
         args.func(args)
-    except _known_errors() as exc:
+    except (KnownError, OSError) as exc:
         log.error("%s", _one_line(exc))
         return 1
     finally:

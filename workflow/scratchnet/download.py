@@ -7,6 +7,11 @@ and recompressed copies both verify, and a mirror that answers 200 with an
 HTML error page is rejected like any other failure. Every failure moves on to
 the next mirror; transient ones (network errors, timeouts, HTTP 5xx) are first
 retried a few times with backoff.
+
+Every verified file is also kept, hard-linked (or copied) under its payload's SHA-256 in
+a folder of verified downloads, and that copy is tried before any mirror: the workflow
+deletes a job's output before running it again, and a forced rerun offline would
+otherwise lose a file no mirror can give back.
 """
 
 import gzip
@@ -23,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from scratchnet.atomic import temp_path_for
+from scratchnet.errors import KnownError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ CHUNK = 1 << 20
 USER_AGENT = "scratchnet/0.1 (MNIST downloader)"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(KnownError, RuntimeError):
     """No mirror delivered a verified copy; the message lists every attempt."""
 
 
@@ -134,26 +140,55 @@ def _fetch_verified(source: str, out: Path, sha256: str, retry: Retry) -> None:
         )
 
 
-def download(filename: str, sha256: str, mirrors: list[str], target: Path, retry: Retry) -> str:
-    """Put a verified copy of ``filename`` at ``target``; return the source it came from.
+def kept_copy(keep: Path, sha256: str) -> Path:
+    """Where the verified file of payload ``sha256`` is kept."""
+    return keep / f"{sha256}.gz"
+
+
+def _keep(target: Path, kept: Path) -> None:
+    """A second name for the verified ``target`` (a copy where links are not possible)."""
+    if kept.is_file():
+        return
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(kept)
+    try:
+        try:
+            os.link(target, tmp)
+        except OSError:
+            shutil.copyfile(target, tmp)
+        os.replace(tmp, kept)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def download(
+    filename: str, sha256: str, mirrors: list[str], target: Path, retry: Retry, keep: Path
+) -> str:
+    """Put a verified copy of ``filename`` at ``target`` (from the copy kept in ``keep``,
+    or else the first mirror that has one) and keep it; return where it came from.
 
     Nothing is left at ``target`` unless a copy verified.
     """
     failures = []
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
+    kept = kept_copy(keep, sha256)
+    sources = [str(kept)] if kept.is_file() else []
+    sources += [source_for(mirror, filename) for mirror in mirrors]
     try:
-        for mirror in mirrors:
-            source = source_for(mirror, filename)
+        for source in sources:
             log.info("trying %s", source)
             try:
                 _fetch_verified(source, tmp, sha256, retry)
             except _Rejected as exc:
-                log.warning("skipping mirror %s: %s", mirror, exc)
+                log.warning("skipping %s: %s", source, exc)
                 failures.append(f"  {source}: {exc}")
+                if source == str(kept):
+                    kept.unlink()  # damaged: the next verified copy takes its place
                 continue
             os.replace(tmp, target)
             log.info("verified %s (payload SHA-256 %s)", filename, sha256)
+            _keep(target, kept)
             return source
     finally:
         tmp.unlink(missing_ok=True)

@@ -11,13 +11,14 @@ import numpy as np
 from scratchnet import checkpoint
 from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import Dataset, normalize
+from scratchnet.errors import KnownError
 from scratchnet.functions import numerical_diff
 from scratchnet.net import PARAM_NAMES, TwoLayerNet
 
 log = logging.getLogger(__name__)
 
 
-class GradientCheckFailed(AssertionError):
+class GradientCheckFailed(KnownError, AssertionError):
     """Backprop and numerical gradients disagree beyond the tolerance."""
 
 

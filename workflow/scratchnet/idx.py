@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchnet.errors import KnownError
+
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
 
-class IdxError(ValueError):
+class IdxError(KnownError, ValueError):
     """An IDX file is malformed; the message names the file and the defect."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from scratchnet import checkpoint
 from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import Dataset, normalize
+from scratchnet.errors import KnownError
 from scratchnet.net import TwoLayerNet
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite in the middle of an epoch."""
 
 
-class SettingsError(ValueError):
+class SettingsError(KnownError, ValueError):
     """Settings that cannot train on this dataset; the message names the key and the fix."""
 
 

@@ -113,9 +113,10 @@ def _forward(child: int, signum: int) -> None:
 # --- the worker ----------------------------------------------------------------------------
 
 
-def serve(socket_path: str, watch_fd: int, log) -> None:
+def serve(socket_path: str, watch_fd: int, log, run_command) -> None:
     """Serve jobs on the Unix socket ``socket_path`` (its folder is created here and
-    removed at the end) until SIGTERM or end of file on ``watch_fd``."""
+    removed at the end) until SIGTERM or end of file on ``watch_fd``; each job calls
+    ``run_command(argv, worker=pid)`` (the command line's ``main``) in a forked child."""
     import threading
     from pathlib import Path
 
@@ -130,7 +131,7 @@ def serve(socket_path: str, watch_fd: int, log) -> None:
             folder.mkdir(mode=0o700)  # fails if it exists: never serve from another's folder
             owned.append(folder)
             server = _listening(socket_path)
-        served = _serve_forever(server, socket_path, state, log)
+        served = _serve_forever(server, socket_path, state, log, run_command)
     except _Stopped:
         pass
     finally:
@@ -188,7 +189,7 @@ def _listening(socket_path: str) -> socket.socket:
     return server
 
 
-def _serve_forever(server: socket.socket, socket_path: str, state: dict, log) -> int:
+def _serve_forever(server: socket.socket, socket_path: str, state: dict, log, run_command) -> int:
     import gc
 
     # Out of the collector's sight: a full collection in a forked job would otherwise
@@ -201,7 +202,7 @@ def _serve_forever(server: socket.socket, socket_path: str, state: dict, log) ->
     try:
         while True:
             conn, _ = server.accept()
-            served += _serve_one(conn, server, state, log)
+            served += _serve_one(conn, server, state, log, run_command)
     except _Stopped:
         return served
     finally:
@@ -215,25 +216,13 @@ def _package_state() -> dict[str, int]:
 
 
 def _preload() -> None:
-    """Import what the commands import lazily, so that forked jobs find it loaded."""
-    import scratchnet.cli
-    from scratchnet import (  # noqa: F401
-        chapter,
-        checkpoint,
-        compare,
-        dataset,
-        download,
-        evalset,
-        evaluate,
-        gradcheck,
-        learned,
-        plots,
-        results,
-        tables,
-        train,
-    )
+    """Import every module of the package, so that forked jobs find what they need loaded."""
+    import importlib
+    from pathlib import Path
 
-    scratchnet.cli.build_parser()
+    for path in sorted(Path(PACKAGE).glob("*.py")):
+        if path.stem != "__main__":
+            importlib.import_module(f"{__package__}.{path.stem}")
 
 
 class _Stopped(BaseException):
@@ -244,7 +233,7 @@ def _stop(_signum, _frame) -> None:
     raise _Stopped
 
 
-def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> int:
+def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log, run_command) -> int:
     fds: list[int] = []
     try:
         conn.settimeout(5.0)
@@ -259,7 +248,7 @@ def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log) -> 
         sys.stderr.flush()
         if os.fork() == 0:
             server.close()
-            _run_child(conn, fds, request)  # never returns
+            _run_child(conn, fds, request, run_command)  # never returns
         return 1
     except Exception as error:  # a bad request must not stop the worker
         log(f"dropped a request: {error!r}")
@@ -291,7 +280,7 @@ def _refusal(request: dict, state: dict) -> str:
     return ""
 
 
-def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
+def _run_child(conn: socket.socket, fds: list[int], request: dict, run_command) -> None:
     """In the forked child: become the caller's process, run the command, report, exit."""
     import logging
     import time
@@ -313,7 +302,7 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
         conn.settimeout(None)
         conn.sendall(f"pid {os.getpid()}\n".encode())
         _die_with_caller(conn)
-        code = _main(request["argv"], worker=os.getppid())
+        code = _main(run_command, request["argv"], worker=os.getppid())
     except BaseException:  # setting up failed (say, the caller's directory is gone)
         import traceback
 
@@ -342,14 +331,12 @@ def _die_with_caller(conn: socket.socket) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _main(argv: list[str], worker: int) -> int:
-    """cli.main as a process would run it, exit codes of SystemExit included."""
+def _main(run_command, argv: list[str], worker: int) -> int:
+    """The command line's main as a process would run it, exit codes of SystemExit included."""
     import traceback
 
-    from scratchnet.cli import main
-
     try:
-        return main(argv, worker=worker)
+        return run_command(argv, worker=worker)
     except SystemExit as exit_:
         if exit_.code is None or isinstance(exit_.code, int):
             return exit_.code or 0
