@@ -98,9 +98,27 @@ def test_prepare_rejects_a_count_mismatch_between_images_and_labels(tmp_path):
     assert "30 images" in message and "29 labels" in message
 
 
-def test_prepare_rejects_a_file_that_is_not_gzip(tmp_path):
-    message = _prepare_with(tmp_path, "test_images", raw=b"<html>not found</html>")
-    assert "t10k-images-idx3-ubyte.gz: not a complete gzip file" in message
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        (b"<html>not found</html>", "a text file"),
+        (b"label,pixel0,pixel1\n5,0,0\n", "a CSV file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    ],
+)
+def test_prepare_names_a_file_that_is_not_gzip_and_what_it_reads(tmp_path, raw, kind):
+    message = _prepare_with(tmp_path, "test_images", raw=raw)
+    assert f"t10k-images-idx3-ubyte.gz: this is {kind}, not gzip; " in message
+    assert "the workflow reads gzipped IDX files" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [(b"label,pixel0\n5,0\n", "a CSV file"), (b"\x89PNG\r\n\x1a\nrest", "a PNG image")],
+)
+def test_a_gzipped_file_that_is_not_idx_is_named_as_what_it_is(payload, kind):
+    with pytest.raises(idx.IdxError, match=f"images: this is {kind}, not an IDX file; the wo"):
+        idx.parse_images(payload)
 
 
 def test_prepare_rejects_a_truncated_gzip_and_says_to_delete_it(tmp_path):

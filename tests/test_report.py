@@ -2,6 +2,7 @@
 
 import base64
 import re
+import shutil
 
 import pytest
 from conftest import Project, tiny_config, write_tiny_idx
@@ -59,12 +60,21 @@ def test_the_report_holds_every_runs_table_and_figures_and_where_the_data_came_f
         assert f"results/chapter/{name}.png" in files
 
 
-def test_a_report_without_running_first_stops_with_one_line(grid):
-    result = grid.run("--report", "results/other.html", check=False)
+def test_a_report_after_a_complete_run_is_written_for_that_configuration(grid):
+    grid.run("--report", "results/again.html")  # the Snakemake habit: no run first
+    files = embedded(grid.path("results/again.html").read_text())
+    assert files == embedded(grid.path(REPORT).read_text())
+
+
+def test_a_report_of_out_of_date_results_stops_with_the_users_own_command(grid, tmp_path):
+    shutil.copytree(grid.root, tmp_path / "copy", symlinks=True)
+    copy = Project(tmp_path / "copy", {**grid.config, "seed": 1})
+    result = copy.run("--report", "results/other.html", "--config", "epochs=2", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "snakemake --report: add --report-after-run" in output
-    assert "Traceback" not in output and not grid.path("results/other.html").exists()
+    assert "some results of this configuration are missing or out of date" in output
+    assert "--report results/other.html --config epochs=2 --report-after-run" in output
+    assert "Traceback" not in output and not copy.path("results/other.html").exists()
 
 
 def test_a_report_for_another_configuration_shows_only_its_runs(tmp_path, tiny_mirror):

@@ -120,3 +120,22 @@ def test_the_terminal_table_aligns_columns_and_shows_missing_values_as_dashes():
 def test_float_columns_render_with_fixed_decimals(column):
     table = pd.DataFrame({column: [1 / 3]})
     assert "0.3333" in tables.terminal_table(table)
+
+
+def test_a_run_no_better_than_answering_the_commonest_class_is_marked_at_chance(tmp_path):
+    runs = {"stuck": {"learning_rate": 20.0}, "fine": {"learning_rate": 0.1}}
+    files = {"stuck": write_metrics(tmp_path, "stuck", 0.098, None),
+             "fine": write_metrics(tmp_path, "fine", 0.9464, None)}  # fmt: skip
+    chance = tables.chance_accuracy([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    assert chance == 0.1135  # MNIST's test set: always answering 1
+    summary = tables.summary_table(runs, files, "mnist", chance)
+    assert summary.set_index("run")["at_chance"].to_dict() == {"fine": False, "stuck": True}
+    assert "at_chance" in tables.results_first(summary, ["learning_rate"]).columns
+    healthy = summary[summary["run"] == "fine"]
+    assert "at_chance" not in tables.results_first(healthy, []).columns  # nothing to say
+    tables.write_csv(summary, tmp_path / "summary.csv")
+    from scratchnet import show
+
+    brief = show.brief(tmp_path).splitlines()
+    assert "AT CHANCE" in brief[2] and "stuck" in brief[2] and "AT CHANCE" not in brief[1]
+    assert "at_chance" in show.summary_text(tmp_path).splitlines()[1]

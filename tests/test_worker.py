@@ -353,3 +353,30 @@ def test_importing_the_package_needs_no_fork_and_no_unix_sockets():
         env={**os.environ, "SCRATCHNET_WORKER": "/nowhere"},
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_client_sending_slowly_cannot_hold_the_worker(built, worker):
+    import socket
+    import threading
+
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(worker.socket)
+    socket.send_fds(slow, [b"R"], [0, 1, 2])
+    stop = threading.Event()
+
+    def drip():  # a byte every second: each receive alone would never time out
+        while not stop.wait(1.0):
+            try:
+                slow.sendall(b"\0")
+            except OSError:
+                return
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        served = scratchnet(built, *evaluate_args("served.json"), worker=worker.socket)
+    finally:
+        stop.set()
+        slow.close()
+    assert served.returncode == 0, served.stderr
+    assert FORKED.search(served.stderr)  # served by the worker once the slow one was dropped
+    assert "dropped a request: TimeoutError" in worker.log.read_text()

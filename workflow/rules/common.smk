@@ -1,11 +1,12 @@
 # The runs to build, and the path, code and argument helpers the rules use (the config
 # itself is read and checked in config.smk). Rules stay declarations: logic lives here.
-import hashlib
 import itertools
 import json
 import math
 import os
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -126,20 +127,59 @@ def build_runs():
 RUNS = build_runs()
 
 
-def require_report_after_run(argv):
-    """A report shows the files that exist, and out-of-date ones would show another
-    configuration's results: so it is built right after the workflow brings this
-    configuration's results up to date (Snakemake's --report-after-run)."""
-    reporting = any(arg == "--report" or arg.startswith("--report=") for arg in argv)
-    if reporting and "--report-after-run" not in argv:
+def require_writable(folders):
+    """Name a folder the jobs cannot write to before any job runs (not a traceback from
+    the first job that tries): each folder that exists, and the folders right inside it.
+    """
+    for folder in map(Path, folders):
+        inside = (p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else ()
+        for path in (folder, *inside):
+            if path.exists() and not os.access(path, os.W_OK):
+                raise WorkflowError(
+                    f"{path}: not writable, and the workflow writes there; make it writable "
+                    "(chmod u+w, or chattr -i) or run in another folder"
+                )
+
+
+require_writable(["results", DATA_DIR, *(f"results/{run}" for run in RUNS)])
+
+
+def without_report(args):
+    """The command line's arguments less --report and its file."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--report":
+            skip = True
+        elif not arg.startswith("--report="):
+            kept.append(arg)
+    return kept
+
+
+def require_up_to_date_report(argv):
+    """A report embeds the files that exist: out-of-date ones would show another
+    configuration's results. Before `--report` alone, a dry run with the same arguments
+    must find nothing to do; otherwise the hint repeats the user's own command with
+    --report-after-run, which brings the results up to date first."""
+    args = argv[1:]
+    reporting = any(arg == "--report" or arg.startswith("--report=") for arg in args)
+    if not reporting or "--report-after-run" in args:
+        return
+    dry_run = subprocess.run(
+        [sys.executable, "-m", "snakemake", *without_report(args), "--dry-run"],
+        capture_output=True,
+        text=True,
+    )
+    if "Nothing to be done" not in dry_run.stdout + dry_run.stderr:
         raise WorkflowError(
-            "snakemake --report: add --report-after-run, so that the report shows this "
-            "configuration's results, brought up to date first: snakemake --cores 2 "
-            "--report results/report.html --report-after-run"
+            "snakemake --report: some results of this configuration are missing or out of "
+            "date; build them first and the report after: snakemake "
+            f"{shlex.join(args)} --report-after-run"
         )
 
 
-require_report_after_run(sys.argv)
+require_up_to_date_report(sys.argv)
 
 
 def settings(wildcards):

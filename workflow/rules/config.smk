@@ -43,13 +43,17 @@ configfile: CONFIG_FILE
 # --- numbers as people write them ---------------------------------------------------------
 # PyYAML reads YAML 1.1, where 1e-3 (no dot) is a string, and values inside --config
 # dictionaries arrive as strings: read such strings as numbers (or null) where the schema
-# expects one.
+# expects one; and an integer written as 1e6 (a float) as the integer it is.
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def as_schema_type(value, schema):
     types = schema.get("type", [])
     types = {types} if isinstance(types, str) else set(types)
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(
+            value
+        )  # 1e6 is an integer; 1.5 stays a float, which the schema refuses
     if not isinstance(value, str):
         return value
     text = value.strip()
@@ -91,6 +95,11 @@ def one_line(error, where=""):
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         unknown = re.findall(r"'([^']+)'", error.message.split("(")[-1])
         message = f"unknown key(s) {', '.join(map(repr, unknown))}"
+    elif error.validator == "pattern" and path.endswith(".name"):
+        message = (
+            f"{error.instance!r} is not a gzipped IDX file name: the workflow reads gzipped "
+            "IDX files (the MNIST format), named *.gz"
+        )
     else:
         message = error.message
     return f"config: {path or 'top level'}: {message} (allowed keys, values and defaults: {HELP})"

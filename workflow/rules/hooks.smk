@@ -5,9 +5,12 @@
 # Python and importing them. Jobs run on their own when it is absent or refuses;
 # SCRATCHNET_WORKER=off turns it off. It holds the read end of a pipe whose write end only
 # this Snakemake process holds, and ends when that closes: it cannot outlive Snakemake.
+import os
 import secrets
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 WORKER = {}
 # An optional switch, so not an `envvars:` entry (that would make it required).

@@ -350,7 +350,7 @@ def _one_line(exc: BaseException) -> str:
     if not isinstance(exc, OSError) or exc.filename is None:
         return str(exc)
     fixes = {
-        errno.ENOSPC: "free some space and run snakemake again; finished files are kept",
+        errno.ENOSPC: "free some space and run snakemake again (it redoes this job)",
         errno.EACCES: "make it writable (or work elsewhere) and run snakemake again",
         errno.EROFS: "the file system is read-only: work in a writable folder",
         errno.ENOENT: "run snakemake to make it",

@@ -195,6 +195,8 @@ def download(
     raise DownloadError(
         f"could not get a verified copy of {filename} from any of {len(mirrors)} mirrors:\n"
         + "\n".join(failures)
+        + f"\nA mirror holds the dataset's gzipped IDX files under these names ({filename}); "
+        "images as PNG or CSV files are not read."
         + "\nIf you have the files locally, put their folder first in the config, e.g. "
         "--config 'mirrors=[\"/path/to/mnist\"]'."
     )

@@ -22,7 +22,35 @@ class IdxError(KnownError, ValueError):
     """An IDX file is malformed; the message names the file and the defect."""
 
 
+WHAT_WE_READ = (
+    "the workflow reads gzipped IDX files (the MNIST format: images as *-idx3-ubyte.gz, "
+    "labels as *-idx1-ubyte.gz)"
+)
+
+
+def what_it_is(data: bytes) -> str | None:
+    """What a file that is not IDX looks like it is (a PNG, a CSV, ...), or None."""
+    signatures = {
+        b"\x89PNG": "a PNG image",
+        b"\xff\xd8\xff": "a JPEG image",
+        b"\x1f\x8b": "gzip data (compressed twice?)",
+        b"PK\x03\x04": "a zip archive",
+        b"\x93NUMPY": "a NumPy .npy file",
+    }
+    for signature, kind in signatures.items():
+        if data.startswith(signature):
+            return kind
+    try:
+        first_line = data[:4096].decode("utf-8").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        return None
+    return "a CSV file" if "," in first_line or ";" in first_line else "a text file"
+
+
 def _header(data: bytes, name: str, expected_magic: int) -> tuple[int, ...]:
+    kind = what_it_is(data) if data[:2] != b"\x00\x00" else None
+    if kind:
+        raise IdxError(f"{name}: this is {kind}, not an IDX file; {WHAT_WE_READ}")
     if len(data) < 4:
         raise IdxError(f"{name}: too short for an IDX header ({len(data)} bytes)")
     magic = int.from_bytes(data[:4], "big")
@@ -79,6 +107,11 @@ def read_gz(path: str | Path) -> bytes:
         with gzip.open(path, "rb") as f:
             return f.read()
     except (OSError, EOFError, zlib.error) as exc:
+        with open(path, "rb") as f:
+            start = f.read(4096)
+        kind = None if start.startswith(b"\x1f\x8b") else what_it_is(start)
+        if kind:
+            raise IdxError(f"{path}: this is {kind}, not gzip; {WHAT_WE_READ}") from None
         raise IdxError(
             f"{path}: not a complete gzip file ({exc}); delete it to download it again"
         ) from None

@@ -64,7 +64,8 @@ def write_summary(
     figures of exactly these runs into ``out``."""
     about = json.loads(dataset_json.read_text())
     metrics = {name: folder / "metrics.json" for name, folder in run_folders.items()}
-    summary = tables.summary_table(runs, metrics, about["dataset"])
+    chance = tables.chance_accuracy(about["test_class_counts"])
+    summary = tables.summary_table(runs, metrics, about["dataset"], chance)
     tables.write_csv(summary, out / "summary.csv")
     caption = f"{len(summary)} run(s) on {about['dataset']}, best first"
     setting_keys = list(next(iter(runs.values())))

@@ -7,8 +7,6 @@ import pandas as pd
 
 from scratchnet import tables
 
-METRICS = ["final_test_acc", "best_test_acc", "best_epoch", "final_train_acc"]
-
 
 class NothingToShow(FileNotFoundError):
     """The results asked for do not exist (yet); the message says what to run."""
@@ -22,22 +20,14 @@ def _summary(results: Path) -> pd.DataFrame:
 
 
 def summary_text(results: Path) -> str:
-    """The runs of the last completed configuration, best first: the settings that
-    differ between them, then their results."""
+    """The runs of the last completed configuration, best first: their results (and
+    warnings), then the settings that differ between them, as summary.html shows them."""
     summary = _summary(results)
-    settings = [
-        c
-        for c in summary.columns
-        if c not in {"run", "dataset", *METRICS, "diverged_at_epoch", "train_seconds"}
-    ]
-    varied = tables.varied_settings(summary, settings)
-    columns = ["run", *varied, *METRICS, "diverged_at_epoch", "train_seconds"]
-    if summary["diverged_at_epoch"].isna().all():
-        columns.remove("diverged_at_epoch")
+    varied = tables.varied_settings(summary, tables.setting_columns(summary))
     heading = (
         f"{len(summary)} run(s) on {summary['dataset'][0]}, best first ({results}/summary.csv)"
     )
-    return f"{heading}\n{tables.terminal_table(summary[columns])}"
+    return f"{heading}\n{tables.terminal_table(summary[tables.result_columns(summary, varied)])}"
 
 
 def run_text(results: Path, run: str) -> str:
@@ -65,6 +55,11 @@ def brief(results: Path) -> str:
             line += (
                 f"  DIVERGED at epoch {int(row['diverged_at_epoch'])}: "
                 f"lower learning_rate (now {row['learning_rate']})"
+            )
+        elif row.get("at_chance", False):
+            line += (
+                "  AT CHANCE: no better than always answering the commonest class; "
+                f"try another learning_rate (now {row['learning_rate']})"
             )
         lines.append(line)
     return "\n".join(lines)

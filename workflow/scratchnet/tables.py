@@ -80,11 +80,25 @@ def run_metrics(accuracy: pd.DataFrame, seconds: float, diverged_at: int | None)
 # --- across runs ---------------------------------------------------------------------------
 
 
+# A run "at chance" learned nothing useful: its final test accuracy is within this much
+# of what always answering the test set's commonest class scores (MNIST: 0.1135).
+CHANCE_MARGIN = 0.05
+
+
+def chance_accuracy(test_class_counts: list[int]) -> float:
+    """The test accuracy of always answering the commonest class."""
+    return max(test_class_counts) / sum(test_class_counts)
+
+
 def summary_table(
-    runs: dict[str, dict], metrics_files: dict[str, str | Path], dataset: str
+    runs: dict[str, dict],
+    metrics_files: dict[str, str | Path],
+    dataset: str,
+    chance: float = 0.0,
 ) -> pd.DataFrame:
-    """One row per run: its name, dataset and settings, then its headline metrics;
-    ranked by final test accuracy (then best test accuracy), diverged runs last."""
+    """One row per run: its name, dataset and settings, then its headline metrics, and
+    whether it ended at ``chance`` (chance_accuracy); ranked by final test accuracy (then
+    best test accuracy), diverged runs last."""
     rows = []
     for name, settings in runs.items():
         metrics = json.loads(Path(metrics_files[name]).read_text())
@@ -100,6 +114,7 @@ def summary_table(
         )
     table = pd.DataFrame(rows)
     table["diverged_at_epoch"] = table["diverged_at_epoch"].astype("Int64")
+    table["at_chance"] = table["final_test_acc"] <= chance + CHANCE_MARGIN
     return ranked(table)
 
 
@@ -113,14 +128,34 @@ def ranked(summary: pd.DataFrame) -> pd.DataFrame:
     return order.drop(columns="_healthy").reset_index(drop=True)
 
 
+WARNING_COLUMNS = ["diverged_at_epoch", "at_chance"]
+
+
+def warnings_raised(summary: pd.DataFrame) -> list[str]:
+    """The warning columns some run has (diverged, at chance): the others say nothing."""
+    raised = {
+        "diverged_at_epoch": summary["diverged_at_epoch"].notna().any(),
+        "at_chance": "at_chance" in summary and summary["at_chance"].astype(bool).any(),
+    }
+    return [column for column in WARNING_COLUMNS if raised[column]]
+
+
+def result_columns(summary: pd.DataFrame, varied: list[str]) -> list[str]:
+    """What a reader looks at first: the run, its results (and warnings, where a run has
+    one), then the settings that differ between the runs."""
+    return ["run", *METRIC_COLUMNS, *warnings_raised(summary), "train_seconds", *varied]
+
+
+def setting_columns(summary: pd.DataFrame) -> list[str]:
+    """The summary's columns that hold a run's settings."""
+    results = {*METRIC_COLUMNS, *WARNING_COLUMNS, "train_seconds"}
+    return [c for c in summary.columns if c not in {"run", "dataset", *results}]
+
+
 def results_first(summary: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
-    """The summary's columns for reading: the run, its results, the settings that differ
-    between the runs, then the rest."""
-    results = [*METRIC_COLUMNS, "diverged_at_epoch", "train_seconds"]
-    if summary["diverged_at_epoch"].isna().all():
-        results.remove("diverged_at_epoch")  # no run diverged: nothing to show
-    first = ["run", *results, *varied]
-    rest = [c for c in summary.columns if c not in first and c != "diverged_at_epoch"]
+    """The summary's columns for reading: result_columns, then the rest."""
+    first = result_columns(summary, varied)
+    rest = [c for c in summary.columns if c not in first and c not in WARNING_COLUMNS]
     return summary[first + rest]
 
 

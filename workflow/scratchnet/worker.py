@@ -29,6 +29,11 @@ import sys
 
 ENV_VAR = "SCRATCHNET_WORKER"
 SUPPORTED = sys.platform.startswith("linux")
+# The worker serves one request at a time: a caller has this long to send its whole
+# request, so no client can hold it; and a caller waits this long for its job to start
+# before running the job on its own.
+REQUEST_SECONDS = 5.0
+ANSWER_SECONDS = 15.0
 UNSERVED_COMMANDS = {"serve", "show"}
 PACKAGE = os.path.dirname(os.path.realpath(__file__))
 _FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -71,9 +76,11 @@ def _ask(conn: socket.socket, argv: list[str]) -> int | None:
     payload = marshal.dumps(request)
     conn.sendall(len(payload).to_bytes(8, "big") + payload)
     replies = _Lines(conn)
+    conn.settimeout(ANSWER_SECONDS)
     first = replies.next()
     if first[:1] != ["pid"]:
-        return None  # refused (another environment or package, changed code): run it here
+        return None  # refused (another environment or package, changed code), or busy
+    conn.settimeout(None)  # the job itself takes as long as it takes
     child = int(first[1])
     for name in _FORWARDED_SIGNALS:
         signal.signal(getattr(signal, name), lambda received, _frame: _forward(child, received))
@@ -234,11 +241,14 @@ def _stop(_signum, _frame) -> None:
 
 
 def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log, run_command) -> int:
+    import time
+
     fds: list[int] = []
+    deadline = time.monotonic() + REQUEST_SECONDS
     try:
-        conn.settimeout(5.0)
+        conn.settimeout(REQUEST_SECONDS)
         _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-        request = _receive_request(conn)
+        request = _receive_request(conn, deadline)
         refusal = _refusal(request, state)
         if refusal:
             log(f"refused {request['argv'][:1]}: {refusal}")
@@ -259,13 +269,29 @@ def _serve_one(conn: socket.socket, server: socket.socket, state: dict, log, run
         conn.close()
 
 
-def _receive_request(conn: socket.socket) -> dict:
-    stream = conn.makefile("rb")
-    size = int.from_bytes(stream.read(8), "big")
-    request = marshal.loads(stream.read(size))
+def _receive_request(conn: socket.socket, deadline: float) -> dict:
+    size = int.from_bytes(_received(conn, 8, deadline), "big")
+    request = marshal.loads(_received(conn, size, deadline))
     if not isinstance(request, dict):
         raise ValueError("malformed request")
     return request
+
+
+def _received(conn: socket.socket, size: int, deadline: float) -> bytes:
+    """Exactly ``size`` bytes, all of them before ``deadline`` (time.monotonic)."""
+    import time
+
+    data = bytearray()
+    while len(data) < size:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"request not complete within {REQUEST_SECONDS:g} s")
+        conn.settimeout(left)
+        chunk = conn.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError("the caller hung up")
+        data += chunk
+    return bytes(data)
 
 
 def _refusal(request: dict, state: dict) -> str:
@@ -300,7 +326,11 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, run_command) 
         os.umask(request["umask"])
         logging.root.handlers.clear()  # the job configures its own, as a new process would
         conn.settimeout(None)
-        conn.sendall(f"pid {os.getpid()}\n".encode())
+        try:
+            conn.sendall(f"pid {os.getpid()}\n".encode())
+        except OSError:
+            os._exit(1)  # the caller stopped waiting and runs the job on its own
+
         _die_with_caller(conn)
         code = _main(run_command, request["argv"], worker=os.getppid())
     except BaseException:  # setting up failed (say, the caller's directory is gone)
