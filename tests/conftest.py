@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from scratchnet import dataset, idx
+from scratchnet import dataset
 
 REPO = Path(__file__).resolve().parents[1]
 # The MNIST copy the end-to-end tests and the benchmarks use (CI: ../shared/data/mnist).
@@ -25,6 +25,22 @@ SPLIT_NAMES = {
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
+
+
+def encode_images(images: np.ndarray) -> bytes:
+    """IDX bytes for an (n, rows, cols) uint8 array: magic 2051, then each dimension."""
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    return _idx_bytes(2051, images)
+
+
+def encode_labels(labels: np.ndarray) -> bytes:
+    """IDX bytes for an (n,) uint8 array: magic 2049, then the count."""
+    return _idx_bytes(2049, np.ascontiguousarray(labels, dtype=np.uint8))
+
+
+def _idx_bytes(magic: int, array: np.ndarray) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
 
 
 def make_images(
@@ -48,10 +64,10 @@ def write_tiny_idx(
     rng.shuffle(t_train)
     t_test = rng.integers(0, classes, n_test)
     payloads = {
-        SPLIT_NAMES["train_images"]: idx.encode_images(make_images(n_train, shape, rng, t_train)),
-        SPLIT_NAMES["train_labels"]: idx.encode_labels(t_train),
-        SPLIT_NAMES["test_images"]: idx.encode_images(make_images(n_test, shape, rng, t_test)),
-        SPLIT_NAMES["test_labels"]: idx.encode_labels(t_test),
+        SPLIT_NAMES["train_images"]: encode_images(make_images(n_train, shape, rng, t_train)),
+        SPLIT_NAMES["train_labels"]: encode_labels(t_train),
+        SPLIT_NAMES["test_images"]: encode_images(make_images(n_test, shape, rng, t_test)),
+        SPLIT_NAMES["test_labels"]: encode_labels(t_test),
     }
     for name, payload in payloads.items():
         (folder / name).write_bytes(gzip.compress(payload, mtime=0))

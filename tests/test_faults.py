@@ -197,3 +197,28 @@ def test_a_corrupt_file_put_in_place_says_to_delete_it(tmp_path, tiny_mirror):
     assert "train-images-idx3-ubyte.gz: not a complete gzip file" in errors[0]
     assert errors[0].endswith("delete it to download it again")
     assert gzip.decompress((placed / SPLIT_NAMES["train_labels"]).read_bytes())  # untouched
+
+
+def test_integers_may_be_written_as_1e6_and_fractions_are_refused(tiny_project):
+    result = tiny_project.run(
+        "--dry-run", "--printshellcmds", "--config", "batch_size=2e1", "hidden_size=1e1"
+    )
+    assert "--batch-size 20 " in result.stdout and "--hidden-size 10 " in result.stdout
+    output = failed(tiny_project, "--dry-run", "--config", "batch_size=12.5")
+    assert "config: batch_size: 12.5 is not of type 'integer'" in output
+
+
+def test_a_read_only_run_folder_is_named_before_any_job(tiny_project):
+    folder = tiny_project.path(RUN)
+    folder.mkdir(parents=True)
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root writes anywhere: make it immutable instead
+        made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        assert made.returncode == 0, made.stderr
+    try:
+        output = failed(tiny_project)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)
+    assert f"{RUN}: not writable, and the workflow writes there" in output
+    assert not tiny_project.path("results/data/tiny").exists()  # no job ran

@@ -4,7 +4,7 @@ import gzip
 
 import numpy as np
 import pytest
-from conftest import SPLIT_NAMES, write_tiny_idx
+from conftest import SPLIT_NAMES, encode_images, encode_labels, write_tiny_idx
 from scratchnet import dataset, idx
 
 
@@ -12,20 +12,18 @@ def test_images_and_labels_round_trip():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)
     labels = np.array([0, 9, 3, 3, 1], dtype=np.uint8)
-    np.testing.assert_array_equal(
-        idx.parse_images(idx.encode_images(images)), images.reshape(5, 12)
-    )
-    np.testing.assert_array_equal(idx.parse_labels(idx.encode_labels(labels)), labels)
+    np.testing.assert_array_equal(idx.parse_images(encode_images(images)), images.reshape(5, 12))
+    np.testing.assert_array_equal(idx.parse_labels(encode_labels(labels)), labels)
 
 
 def _images() -> bytes:
-    return idx.encode_images(np.zeros((2, 3, 3), dtype=np.uint8))
+    return encode_images(np.zeros((2, 3, 3), dtype=np.uint8))
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (idx.encode_labels(np.zeros(3, dtype=np.uint8)), "magic number 2049, expected 2051"),
+        (encode_labels(np.zeros(3, dtype=np.uint8)), "magic number 2049, expected 2051"),
         (_images()[:-1], "but the file has"),
         (_images() + b"\0", "but the file has"),
         (_images()[:10], "file ends early"),
@@ -40,7 +38,7 @@ def test_malformed_images_name_the_file_and_the_defect(data, message):
 
 def test_labels_outside_the_class_range_are_rejected():
     with pytest.raises(idx.IdxError, match=r"label 12 at index 1 is outside 0\.\.9"):
-        idx.parse_labels(idx.encode_labels(np.array([1, 12, 3], dtype=np.uint8)), "labels")
+        idx.parse_labels(encode_labels(np.array([1, 12, 3], dtype=np.uint8)), "labels")
 
 
 def _prepare(tmp_path, name="tiny"):
@@ -94,7 +92,7 @@ def _prepare_with(tmp_path, split: str, payload: bytes | None = None, raw: bytes
 
 
 def test_prepare_rejects_a_count_mismatch_between_images_and_labels(tmp_path):
-    message = _prepare_with(tmp_path, "train_labels", idx.encode_labels(np.zeros(29, np.uint8)))
+    message = _prepare_with(tmp_path, "train_labels", encode_labels(np.zeros(29, np.uint8)))
     assert "30 images" in message and "29 labels" in message
 
 
@@ -142,7 +140,5 @@ def test_a_declared_class_that_never_occurs_is_refused(tmp_path):
 
 
 def test_prepare_rejects_images_of_different_sizes(tmp_path):
-    message = _prepare_with(
-        tmp_path, "test_images", idx.encode_images(np.zeros((7, 4, 4), np.uint8))
-    )
+    message = _prepare_with(tmp_path, "test_images", encode_images(np.zeros((7, 4, 4), np.uint8)))
     assert "has 5x5 images" in message and "has 4x4" in message

@@ -115,20 +115,3 @@ def read_gz(path: str | Path) -> bytes:
         raise IdxError(
             f"{path}: not a complete gzip file ({exc}); delete it to download it again"
         ) from None
-
-
-def encode_images(images: np.ndarray) -> bytes:
-    """IDX bytes for an (n, rows, cols) uint8 array."""
-    images = np.ascontiguousarray(images, dtype=np.uint8)
-    return _encode(IMAGES_MAGIC, images)
-
-
-def encode_labels(labels: np.ndarray) -> bytes:
-    """IDX bytes for an (n,) uint8 array."""
-    labels = np.ascontiguousarray(labels, dtype=np.uint8)
-    return _encode(LABELS_MAGIC, labels)
-
-
-def _encode(magic: int, array: np.ndarray) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    return header + array.tobytes()

@@ -42,22 +42,6 @@ class Sigmoid:
         return dx
 
 
-class Relu:
-    def __init__(self):
-        self.mask: np.ndarray | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = x <= 0
-        out = x.copy()
-        out[self.mask] = 0
-        return out
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx = dout.copy()
-        dx[self.mask] = 0
-        return dx
-
-
 class SoftmaxWithLoss:
     """Softmax followed by mean cross-entropy; takes integer class labels."""
 
