@@ -194,6 +194,40 @@ def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(built, project,
     assert planned(project) == expected
 
 
+def readme_modules_table() -> dict[str, str]:
+    """Module -> the jobs that run it, as README's table says (a cell per row)."""
+    text = (REPO / "README.md").read_text()
+    table = text.split("<!-- modules-table")[1].split("<!-- end of modules-table")[0]
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            modules, jobs = line.strip().strip("|").split("|")
+            for module in re.findall(r"`(\w+)`", modules):
+                assert module not in rows, f"README names {module} twice"
+                rows[module] = jobs.strip()
+    return rows
+
+
+def job_name(rule: str) -> str:
+    """The README's name for a rule's jobs: the training rules are one, "train"."""
+    return "train" if rule.startswith("train_epochs_") else rule
+
+
+def test_the_readme_says_which_jobs_run_each_module(imported):
+    every = {rule for rule in imported if rule not in CONTENT_ONLY}
+    readme = readme_modules_table()
+    assert sorted(readme) == MODULES
+    for module, cell in readme.items():
+        if cell.startswith("every job"):
+            said = set(map(job_name, every))
+        elif cell.startswith("none"):
+            said = set()
+        else:
+            said = set(cell.split(", "))
+        seen = {job_name(rule) for rule in every if module in imported[rule]}
+        assert said == seen, module
+
+
 def test_deleting_a_checkpoint_retrains_its_training_job(project):
     project.path("results/default/checkpoints/epoch_009.npz").unlink()
     assert planned(project) == {SECOND: 1, "evaluate": 1, **RESULTS, **LEARNED}

@@ -1,12 +1,14 @@
 """scratchnet: the two-layer network of "Deep Learning from Scratch" (ch. 4) in plain NumPy.
 
-One idea per module: ``idx`` (IDX files), ``download`` (verified mirror
-downloads), ``dataset`` (normalised arrays), ``functions``/``layers``/``net``
-(the network), ``train``, ``checkpoint``, ``evalset`` (the images in blocks without
-blank pixels), ``evaluate``, ``gradcheck``,
-``aggregate`` (CSV/JSON tables), ``plots``. ``cli`` is the command line the
-Snakemake rules call; ``worker`` runs those commands forked from a warm process;
-``bench`` times it all. Nothing here imports Snakemake.
+One idea per module. The data: ``idx`` (IDX files), ``download`` (verified mirror
+downloads), ``dataset`` (the arrays jobs read), ``evalset`` (the images in blocks
+without blank pixels). The network: ``functions``, ``layers``, ``net``, ``train``,
+``checkpoint``, ``evaluate``, ``gradcheck``. The results: ``tables``, ``results``,
+``compare``, ``learned``, ``plots``, ``chapter``, ``show``. Around them: ``cli`` (the
+command line the Snakemake rules call; ``__main__`` its entry), ``errors`` (failures
+shown as one line), ``worker`` (jobs forked from a warm process), ``provenance`` (which
+modules a command runs), ``atomic`` (whole files or none). Nothing here imports
+Snakemake.
 """
 
 __version__ = "0.1.0"
