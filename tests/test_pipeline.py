@@ -97,7 +97,7 @@ def test_a_mirror_with_wrong_bytes_is_skipped_with_the_reason_in_the_log(tmp_pat
     project = Project(tmp_path / "w", tiny_config(mirror, digests, mirrors=[str(bad)]))
     project.run("results/data/tiny/labels.npz")
     log = project.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log").read_text()
-    assert f"skipping mirror {bad}: checksum mismatch" in log
+    assert f"skipping {bad}/train-images-idx3-ubyte.gz: checksum mismatch" in log
     assert "verified train-images-idx3-ubyte.gz" in log
 
 
