@@ -41,6 +41,10 @@ DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
 DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
 # What the jobs read: uint8 images (train then test), memory-mapped, and the labels.
 PREPARED = {"pixels": f"{DATA_DIR}/pixels.npy", "labels": f"{DATA_DIR}/labels.npz"}
+CLASSES_JSON = f"{DATA_DIR}/classes.json"  # the class names, for figures and predict
+CLASS_NAMES = DATASET_SPEC.get("class_names") or [
+    str(c) for c in range(DATASET_SPEC["num_classes"])
+]
 EVALUATION_SET = {
     "pixels": f"{DATA_DIR}/evaluation_pixels.npy",
     "index": f"{DATA_DIR}/evaluation_index.npz",
@@ -540,6 +544,7 @@ def final_outputs():
         "results/summary.csv",
         "results/summary.html",
         f"{DATA_DIR}/dataset.html",
+        CLASSES_JSON,
         *comparison_figures(marked=False),
         "results/chapter/examples.json",
         *chapter_figures(marked=False),
