@@ -6,7 +6,8 @@ the dataset's polarity (MNIST draws light ink on a dark background, a paint prog
 ink on white, so an image whose background is the other way round is inverted), and the
 dataset's size: an image of another size is framed as the dataset's are, cut to its ink,
 scaled to the size the dataset's ink typically takes (MNIST: a 20-pixel box in 28) and
-centred; one of the dataset's own size is taken as it is. Then the network scores it exactly as evaluation does.
+centred; one of the dataset's own size is taken as it is. Then the network scores it
+exactly as evaluation does.
 
 Accepted: PNG, JPEG and whatever else Pillow reads; ``.npy`` arrays (rows x cols, or
 rows x cols x 1, 3 or 4 channels); IDX image files (gzipped or not), every image in them.
