@@ -117,6 +117,13 @@ def test_gradient_check_settings_redo_the_runs_results_only(project):
     assert planned(project) == RESULTS
 
 
+def test_class_names_redraw_what_names_classes_only(project):
+    datasets = dict(project.config["datasets"])
+    datasets["tiny"] = {**datasets["tiny"], "class_names": [f"c{i}" for i in range(10)]}
+    project.update_config(datasets=datasets)
+    assert planned(project) == {"classes": 1, **LEARNED}
+
+
 def test_raising_epochs_trains_only_new_epochs(project):
     project.update_config(epochs=20)
     assert planned(project) == {

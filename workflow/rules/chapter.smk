@@ -9,11 +9,12 @@ localrules:
 
 rule chapter:
     output:
-        examples=report(
-            "results/chapter/examples.json",
+        examples="results/chapter/examples.json",
+        examples_table=report(
+            "results/chapter/examples.html",
             caption="../report/chapter_examples.rst",
             category=SECTION["chapter"],
-            labels={"result": "4 the worked values (JSON)"},
+            labels={"result": "4 the worked values (table)"},
         ),
         figures=chapter_figures(),
     log:

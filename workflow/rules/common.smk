@@ -1,5 +1,6 @@
 # The runs to build, and the path, code and argument helpers the rules use (the config
 # itself is read and checked in config.smk). Rules stay declarations: logic lives here.
+import csv
 import itertools
 import json
 import math
@@ -41,6 +42,10 @@ DATASET_NPZ = f"results/data/{DATASET}.npz"  # float32, for people (README)
 DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
 # What the jobs read: uint8 images (train then test), memory-mapped, and the labels.
 PREPARED = {"pixels": f"{DATA_DIR}/pixels.npy", "labels": f"{DATA_DIR}/labels.npz"}
+CLASSES_JSON = f"{DATA_DIR}/classes.json"  # the class names, for figures and predict
+CLASS_NAMES = DATASET_SPEC.get("class_names") or [
+    str(c) for c in range(DATASET_SPEC["num_classes"])
+]
 EVALUATION_SET = {
     "pixels": f"{DATA_DIR}/evaluation_pixels.npy",
     "index": f"{DATA_DIR}/evaluation_index.npz",
@@ -125,6 +130,7 @@ def build_runs():
 
 
 RUNS = build_runs()
+SWEEP_RUNS = set(sweep_runs(config.get("sweep") or {})) - set(config.get("runs") or {})
 
 
 def require_writable(folders):
@@ -440,6 +446,37 @@ def chapter_figures(marked=True):
     )
 
 
+def short_name(run):
+    """The run's name for the report's menu: a sweep's `hidden_size=100,learning_rate=0.5`
+    as `hs 100, lr 0.5` (initials of a key of several words), a long name cut."""
+    parts = [part.partition("=") for part in run.split(",")]
+    if run in SWEEP_RUNS and all(sep for _, sep, _ in parts):
+        return ", ".join(
+            f"{''.join(w[0] for w in key.split('_')) if '_' in key else key} {value}"
+            for key, _, value in parts
+        )
+    return run if len(run) <= 24 else run[:23] + "…"
+
+
+RANKS = {}
+
+
+def run_section(wildcards):
+    """The run's subcategory in the report: its rank in results/summary.csv (the report
+    is made after it), else its place in the config, then its short name; the menu lists
+    subcategories in text order, so the rank is zero-padded."""
+    if not RANKS:
+        summary = Path("results/summary.csv")
+        ranked = []
+        if summary.is_file():
+            with summary.open(newline="") as lines:
+                ranked = [row[0] for row in list(csv.reader(lines))[1:]]
+        order = ranked if sorted(ranked) == sorted(RUNS) else list(RUNS)
+        RANKS.update({run: i for i, run in enumerate(order, start=1)})
+    width = len(str(len(RUNS)))
+    return f"{RANKS[wildcards.run]:0{width}d}. {short_name(wildcards.run)}"
+
+
 def run_figure(name, section, label):
     """A run's figure ``name`` (caption ../report/<name>.rst), marked for the report
     under the run in ``section``."""
@@ -447,7 +484,7 @@ def run_figure(name, section, label):
         f"results/{{run}}/figures/{name}",
         f"../report/{name}.rst",
         SECTION[section],
-        "{run}",
+        run_section,
         {"run": "{run}", "result": label},
     )
 
@@ -515,8 +552,8 @@ def data_mem_mb():
 # --- what a complete call builds ------------------------------------------------------------
 
 
-RUN_TABLES = ("gradcheck.csv", "accuracy.csv", "accuracy.html", "loss.csv", "metrics.json",
-              "confusion.csv")  # fmt: skip
+RUN_TABLES = ("gradcheck.csv", "gradcheck.html", "accuracy.csv", "accuracy.html", "loss.csv",
+              "metrics.json", "confusion.csv")  # fmt: skip
 RUN_FIGURES = ("loss", "accuracy", "weights", "confusion", "misclassified")
 
 
@@ -540,7 +577,9 @@ def final_outputs():
         "results/summary.csv",
         "results/summary.html",
         f"{DATA_DIR}/dataset.html",
+        CLASSES_JSON,
         *comparison_figures(marked=False),
         "results/chapter/examples.json",
+        "results/chapter/examples.html",
         *chapter_figures(marked=False),
     ]

@@ -129,3 +129,11 @@ if config["dataset"] not in config["datasets"]:
         f"(known: {', '.join(sorted(config['datasets']))}); "
         "pick one of those or add an entry under 'datasets'"
     )
+
+_names = config["datasets"][config["dataset"]].get("class_names")
+if _names is not None and len(_names) != config["datasets"][config["dataset"]]["num_classes"]:
+    raise WorkflowError(
+        f"config: datasets.{config['dataset']}.class_names: {len(_names)} names for "
+        f"num_classes {config['datasets'][config['dataset']]['num_classes']}; give one name "
+        "per class, in label order, or leave class_names out"
+    )

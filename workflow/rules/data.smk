@@ -103,3 +103,25 @@ rule pack_evaluation:
     shell:
         "python -m scratchnet pack-evaluation --pixels {input.pixels} --labels {input.labels} "
         "--out-pixels {output.pixels} --out-index {output.index} > {log} 2>&1"
+
+
+# The class names (config: datasets.<name>.class_names, else the class numbers): renaming
+# redraws what shows them, nothing is retrained.
+localrules:
+    classes,
+
+
+rule classes:
+    output:
+        CLASSES_JSON,
+    log:
+        f"{DATA_LOGS}/classes.log",
+    threads: 1
+    resources:
+        mem_mb=BASE_MB,
+        runtime=5,
+    params:
+        names=json.dumps(CLASS_NAMES),
+        code=code_digest("classes"),
+    shell:
+        "python -m scratchnet classes --names {params.names:q} --out {output} > {log} 2>&1"

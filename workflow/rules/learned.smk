@@ -15,6 +15,7 @@ rule learned:
         eval_index=EVALUATION_SET["index"],
         initial=checkpoint_path("{run}", 0),
         final=final_checkpoint,
+        classes=CLASSES_JSON,
     output:
         confusion="results/{run}/confusion.csv",
         weights=run_figure(
@@ -43,5 +44,6 @@ rule learned:
         "python -m scratchnet learned --pixels {input.pixels} --labels {input.labels} "
         "--initial {input.initial} --final {input.final} "
         "--eval-pixels {input.eval_pixels} --eval-index {input.eval_index} "
+        "--classes {input.classes} "
         "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
         "> {log} 2>&1"

@@ -13,12 +13,19 @@ rule run_results:
         unpack(run_result_inputs),
     output:
         gradcheck="results/{run}/gradcheck.csv",
+        gradcheck_table=report(
+            "results/{run}/gradcheck.html",
+            caption="../report/gradcheck.rst",
+            category=SECTION["runs"],
+            subcategory=run_section,
+            labels={"run": "{run}", "result": "4 gradient check (table)"},
+        ),
         accuracy="results/{run}/accuracy.csv",
         table=report(
             "results/{run}/accuracy.html",
             caption="../report/accuracy_table.rst",
             category=SECTION["runs"],
-            subcategory="{run}",
+            subcategory=run_section,
             labels={"run": "{run}", "result": "1 accuracy per epoch (table)"},
         ),
         loss="results/{run}/loss.csv",

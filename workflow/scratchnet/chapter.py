@@ -202,10 +202,32 @@ def readable_json(value) -> str:
     return one_line.sub(lambda m: "[" + ", ".join(re.split(r",\s+", m.group(1))) + "]", text) + "\n"
 
 
+def examples_page(values: dict) -> str:
+    """The worked values as one table: section, quantity, value (numbers to 6 digits)."""
+    import pandas as pd
+
+    from scratchnet.tables import html_table
+
+    def shown(value):
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        if isinstance(value, list):
+            return "[" + ", ".join(str(shown(v)) for v in value) + "]"
+        return str(value)
+
+    rows = [
+        {"section": section, "quantity": name, "value": shown(value)}
+        for section, entries in values.items()
+        for name, value in (entries.items() if isinstance(entries, dict) else [("", entries)])
+    ]
+    return html_table(pd.DataFrame(rows), "The chapter's worked values (examples.json)")
+
+
 def write_chapter(out: Path, formats: list[str]) -> dict:
     """examples.json and the three figures into ``out``; returns the worked values."""
     values = worked_values()
     write_text_atomically(out / "examples.json", readable_json(values))
+    write_text_atomically(out / "examples.html", examples_page(values))
     save(numerical_diff_figure(), out / "numerical_diff", formats)
     save(gradient_field_figure(), out / "gradient_field", formats)
     save(gradient_descent_figure(), out / "gradient_descent", formats)

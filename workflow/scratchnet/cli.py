@@ -114,6 +114,16 @@ def cmd_run_results(args) -> None:
     )
 
 
+def cmd_classes(args) -> None:
+    from scratchnet.atomic import write_text_atomically
+
+    names = json.loads(args.names)
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise UsageError(f"--names must be a JSON list of names (got {args.names!r})")
+    write_text_atomically(args.out, json.dumps({"names": names}, indent=1) + "\n")
+    log.info("wrote %s: %s", args.out, ", ".join(names))
+
+
 def cmd_learned(args) -> None:
     from scratchnet import evalset
     from scratchnet.learned import write_run_pictures
@@ -126,7 +136,28 @@ def cmd_learned(args) -> None:
         Path(args.out),
         args.title,
         args.formats,
+        json.loads(Path(args.classes).read_text())["names"],
     )
+
+
+def cmd_predict(args) -> None:
+    from scratchnet import predict
+    from scratchnet.plots import save
+    from scratchnet.tables import terminal_table
+
+    results = Path(args.results)
+    names, pixels, probs, classes, target, used = predict.predict_files(
+        [Path(f) for f in args.images], results, args.run, args.epoch
+    )
+    table = predict.prediction_table(names, probs, classes, args.top)
+    print(f"{used} ({len(names)} image(s), most likely classes first)")
+    print(terminal_table(table))
+    if args.figure:
+        title = f"What {args.run}'s network ({used.name}) sees and says"
+        figure = Path(args.figure)
+        save(predict.inputs_figure(names, pixels, probs, classes, target, title),
+             figure.with_suffix(""), [figure.suffix.lstrip(".") or "png"])  # fmt: skip
+        print(f"wrote {figure}")
 
 
 def cmd_summary(args) -> None:
@@ -217,6 +248,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="the results folder (default: results)")
     p.set_defaults(func=cmd_show)
 
+    p = sub.add_parser("predict", help="classify your own images with a run's network")
+    p.add_argument("images", nargs="+", help="PNG/JPEG files, .npy arrays or IDX image files")
+    p.add_argument("--run", default="default", help="the run whose network (default: default)")
+    p.add_argument("--epoch", default="final", help="final (default), best, or an epoch number")
+    p.add_argument("--top", type=int, default=3, help="classes shown per image (default: 3)")
+    p.add_argument("--figure", help="also draw the images as the network saw them (.png/.svg/.pdf)")
+    p.add_argument("--results", default="results", help="the results folder (default: results)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("classes", help="the dataset's class names, for figures and predict")
+    p.add_argument("--names", required=True, help="JSON list of names, in label order")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_classes)
+
     p = sub.add_parser("download", help="fetch one file from mirrors, verifying its payload")
     p.add_argument("--filename", required=True)
     p.add_argument("--sha256", required=True, help="SHA-256 of the decompressed payload")
@@ -292,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--final", required=True, help="the run's last checkpoint")
     p.add_argument("--eval-pixels", required=True, help="the evaluation set's .npy")
     p.add_argument("--eval-index", required=True, help="the evaluation set's .npz")
+    p.add_argument("--classes", required=True, help="classes.json: the class names")
     p.add_argument("--title", required=True)
     p.add_argument("--out", required=True, help="the run's results folder")
     _figure_args(p)

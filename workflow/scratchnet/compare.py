@@ -228,7 +228,8 @@ def curves_figure(
     zoom.set_title("second half (zoomed)", fontsize=9)
     for ax in (full, zoom):
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # few ticks: iteration numbers are wide, and a narrow panel must not run them together
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     if len(handles) > MAX_LEGEND_RUNS:
         best_handle = next(h for h in handles if h.get_label().startswith(BEST))
         handles = [best_handle, *styles.key_handles()]

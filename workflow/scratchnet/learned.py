@@ -44,27 +44,29 @@ def weight_tiles(W1: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
 def weights_figure(
     initial_W1: np.ndarray, final_W1: np.ndarray, image_shape: tuple[int, int], title: str
 ) -> plt.Figure:
-    """The initial and the final network's weight tiles side by side, one colour scale
-    symmetric around 0 (red: the pixel raises the unit's input, blue: lowers it)."""
+    """The initial and the final network's weight tiles side by side, each panel on its
+    own colour scale symmetric around 0 (red: the pixel raises the unit's input, blue:
+    lowers it): the initial weights are far smaller, and on a shared scale look blank."""
     units = initial_W1.shape[1]
     columns = max(1, math.ceil(math.sqrt(units * 2)))
     rows = math.ceil(units / columns)
     aspect = rows * (image_shape[0] + 1) / (columns * (image_shape[1] + 1))
-    scale = float(max(np.abs(initial_W1).max(), np.abs(final_W1).max())) or 1.0
     height = min(4.4 * aspect + 1.2, 14)  # two panels of ~4.4 in, a title and their names
     fig, axes = figure(
-        (11, height),
+        (11.6, height),
         f"Input weights of each hidden unit — {title}",
         ncols=2,
-        left=0.02,
-        right=0.9,
+        axes_titles=True,
+        left=0.01,
+        right=0.92,
         bottom=0.02,
-        wspace=0.05,
+        wspace=0.12,
     )
     for ax, W1, name in (
-        (axes[0], initial_W1, "initial (epoch 0)"),
+        (axes[0], initial_W1, "initial (epoch 0), random"),
         (axes[1], final_W1, "after training"),
     ):
+        scale = float(np.abs(W1).max()) or 1.0
         image = ax.imshow(
             mosaic(weight_tiles(W1, image_shape), columns),
             cmap="RdBu_r",
@@ -72,10 +74,10 @@ def weights_figure(
             vmax=scale,
             interpolation="nearest",
         )
-        ax.set_title(name, fontsize=10)
+        ax.set_title(f"{name}: colour scale ±{scale:.2g}", fontsize=10)
         ax.set_axis_off()
-    colorbar = fig.add_axes((0.92, 0.1, 0.015, 0.7))
-    fig.colorbar(image, cax=colorbar, label="weight")
+        bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+    bar.set_label("weight")  # the last bar only: the first one's label would hit the panel
     return fig
 
 
@@ -85,24 +87,47 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np
     return np.bincount(pairs, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def confusion_table(matrix: np.ndarray) -> pd.DataFrame:
-    """The matrix with a first column naming each row's true class."""
+def confusion_table(matrix: np.ndarray, class_names: list[str] | None = None) -> pd.DataFrame:
+    """The matrix with a first column naming each row's true class (and its name)."""
+    class_names = class_names or default_names(len(matrix))
     table = pd.DataFrame(matrix, columns=[str(c) for c in range(len(matrix))])
     table.insert(0, "true_class", range(len(matrix)))
+    if class_names != default_names(len(matrix)):
+        table.insert(1, "name", class_names)
     return table
 
 
-def confusion_figure(matrix: np.ndarray, title: str) -> plt.Figure:
+def default_names(classes: int) -> list[str]:
+    """Class names when the dataset gives none: the class numbers."""
+    return [str(c) for c in range(classes)]
+
+
+def confusion_figure(
+    matrix: np.ndarray, title: str, class_names: list[str] | None = None
+) -> plt.Figure:
     """Counts per (true, predicted) pair on a log colour scale, per-class recall beside."""
     classes = len(matrix)
+    class_names = class_names or default_names(classes)
+    named = class_names != default_names(classes)
     recall = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
+    longest = max(len(name) for name in class_names)
+    # room for the labels: about 0.075 in per character of 10-point text
+    width, height = 7.5 + 0.04 * longest, 6.5 + (0.05 * longest if named else 0)
     fig, ax = figure(
-        (7.5, 6.5), f"Test-set confusion matrix — {title}", left=0.2, right=0.98, bottom=0.1
+        (width, height),
+        f"Test-set confusion matrix — {title}",
+        left=(1.6 + 0.075 * longest) / width,
+        right=0.98,
+        bottom=(0.6 + (0.055 * longest if named else 0.1)) / height,
     )
     ax.imshow(np.log1p(matrix), cmap="Blues")
     ticks = range(classes)
-    ax.set_xticks(ticks, [str(c) for c in ticks])
-    ax.set_yticks(ticks, [f"{c}  (recall {r:.3f})" for c, r in zip(ticks, recall, strict=True)])
+    ax.set_xticks(
+        ticks, class_names, rotation=45 if named else 0, ha="right" if named else "center"
+    )
+    ax.set_yticks(
+        ticks, [f"{name}  (recall {r:.3f})" for name, r in zip(class_names, recall, strict=True)]
+    )
     ax.set(xlabel="predicted class", ylabel="true class")
     if classes <= ANNOTATED_CLASSES:
         light = np.log1p(matrix) < np.log1p(matrix).max() / 2
@@ -147,35 +172,45 @@ def mistakes_figure(
     predicted: np.ndarray,
     confidence: np.ndarray,
     title: str,
+    class_names: list[str] | None = None,
 ) -> plt.Figure:
-    """The images in a grid, each captioned true -> predicted (probability)."""
+    """The images in a grid, each captioned above it: true class, then the predicted
+    class and the network's probability for it."""
+    if class_names is None:
+        class_names = default_names(int(max(labels.max(initial=0), predicted.max(initial=0))) + 1)
     columns = 8
     rows = max(1, math.ceil(len(images) / columns))
-    tile = 9.8 / columns * image_shape[0] / image_shape[1]  # inches per row of images
-    fig, ax = figure(
-        (10, tile * rows + 0.9),
-        f"Most confident mistakes on the test set — {title}",
+    tile = 9.6 / columns * image_shape[0] / image_shape[1]  # inches of one image's height
+    caption = 0.42  # inches: two lines of 7-point text and a gap
+    fig, axes = figure(
+        (10, (tile + caption) * rows + 1.0),
+        f"Most confident mistakes on the test set — {title}. Above each image: its true "
+        "class, → the class the network chose (its probability)",
+        ncols=columns,
+        nrows=rows,
         left=0.01,
         right=0.99,
         bottom=0.01,
+        axes_titles=True,
+        wspace=0.08,
+        hspace=caption / tile,
     )
-    ax.set_axis_off()
+    for ax in axes.flat:
+        ax.set_axis_off()
     if not len(images):
-        ax.text(0.5, 0.5, "no test image is misclassified", ha="center", transform=ax.transAxes)
+        axes.flat[0].text(
+            0, 0.5, "no test image is misclassified", transform=axes.flat[0].transAxes
+        )
         return fig
-    tiles = images.reshape(len(images), *image_shape).astype(np.float64)
-    ax.imshow(mosaic(tiles, columns), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-    height, width = image_shape
-    for i in range(len(images)):
-        x, y = (i % columns) * (width + 1), (i // columns) * (height + 1)
-        ax.text(
-            x + width / 2,
-            y + height - 0.5,
-            f"{labels[i]}→{predicted[i]} ({confidence[i]:.2f})",
-            ha="center",
-            va="top",
+    for ax, image, true, guess, p in zip(
+        axes.flat, images, labels, predicted, confidence, strict=False
+    ):
+        ax.imshow(image.reshape(image_shape), cmap="gray_r", vmin=0, vmax=255)
+        ax.set_title(
+            f"{class_names[true]}\n→ {class_names[guess]} ({p:.2f})",
             fontsize=7,
             color="tab:red",
+            pad=2,
         )
     return fig
 
@@ -188,6 +223,7 @@ def write_run_pictures(
     out: Path,
     title: str,
     formats: list[str],
+    class_names: list[str] | None = None,
 ) -> np.ndarray:
     """What a run's network learned, from its initial and final checkpoints and the
     evaluation set's test images, into the run's folder ``out``."""
@@ -195,7 +231,15 @@ def write_run_pictures(
     end, _ = checkpoint.load(final)
     test = predictions(end, images.test)
     matrix = write_learned(
-        start.params["W1"], end.params["W1"], test, images.test, image_shape, out, title, formats
+        start.params["W1"],
+        end.params["W1"],
+        test,
+        images.test,
+        image_shape,
+        out,
+        title,
+        formats,
+        class_names,
     )
     log.info("wrote what %s learned: test accuracy %.4f", out, np.trace(matrix) / matrix.sum())
     return matrix
@@ -210,18 +254,22 @@ def write_learned(
     out: Path,
     title: str,
     formats: list[str],
+    class_names: list[str] | None = None,
 ) -> np.ndarray:
     """confusion.csv and figures/{weights,confusion,misclassified} into ``out``, from the
     test set's (predicted, probabilities, labels); returns the confusion matrix."""
     predicted, probabilities, labels = test
+    names = class_names or default_names(probabilities.shape[1])
     matrix = confusion(labels, predicted, probabilities.shape[1])
-    tables.write_csv(confusion_table(matrix), out / "confusion.csv")
+    tables.write_csv(confusion_table(matrix, names), out / "confusion.csv")
     figures = out / "figures"
     save(weights_figure(initial_W1, final_W1, image_shape, title), figures / "weights", formats)
-    save(confusion_figure(matrix, title), figures / "confusion", formats)
+    save(confusion_figure(matrix, title, names), figures / "confusion", formats)
     shown = most_confident_mistakes(predicted, probabilities, labels, MISTAKES_SHOWN)
     images = full_images(test_blocks, shown, math.prod(image_shape))
     confidence = probabilities[shown, predicted[shown]]
-    fig = mistakes_figure(images, image_shape, labels[shown], predicted[shown], confidence, title)
+    fig = mistakes_figure(
+        images, image_shape, labels[shown], predicted[shown], confidence, title, names
+    )
     save(fig, figures / "misclassified", formats)
     return matrix

@@ -34,12 +34,18 @@ def save(fig: plt.Figure, stem: Path, formats: list[str]) -> list[Path]:
 
 
 def figure(
-    figsize: tuple[float, float], title: str, ncols: int = 1, axes_titles: bool = False, **margins
+    figsize: tuple[float, float],
+    title: str,
+    ncols: int = 1,
+    axes_titles: bool = False,
+    nrows: int = 1,
+    **margins,
 ) -> tuple[plt.Figure, plt.Axes]:
-    """Axes (``ncols`` of them side by side) under a title wrapped to the figure's width,
-    never clipped, with fixed margins (a layout engine would cost more than drawing);
-    ``axes_titles``: leave room for a title above each axes too."""
-    fig, axes = plt.subplots(1, ncols, figsize=figsize)
+    """Axes (``ncols`` of them side by side, in ``nrows`` rows: then a 2-D array) under a
+    title wrapped to the figure's width, never clipped, with fixed margins (a layout
+    engine would cost more than drawing); ``axes_titles``: room for a title above the
+    first row of axes too."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=nrows == 1)
     lines = wrap_title(title, figsize[0])
     fig.suptitle("\n".join(lines), fontsize=TITLE_SIZE, y=0.985, va="top")
     title_inches = (len(lines) * 1.3 * TITLE_SIZE + 10 + 18 * axes_titles) / 72

@@ -33,6 +33,15 @@ def write_run_results(
     tables.write_csv(accuracy, out / "accuracy.csv")
     tables.write_csv(loss, out / "loss.csv")
     write_text_atomically(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    gradients = tables.read_csv(out / "gradcheck.csv")
+    for column in ("max_abs_diff", "max_rel_err"):
+        gradients[column] = [f"{value:.2e}" for value in gradients[column]]
+    write_text_atomically(
+        out / "gradcheck.html",
+        tables.html_table(
+            gradients, f"{title}: backprop against numerical gradients, initial network"
+        ),
+    )
     caption = f"{title}: accuracy and mean loss on the full train and test sets per epoch"
     write_text_atomically(out / "accuracy.html", tables.html_table(accuracy, caption))
     figures = out / "figures"
@@ -67,10 +76,14 @@ def write_summary(
     chance = tables.chance_accuracy(about["test_class_counts"])
     summary = tables.summary_table(runs, metrics, about["dataset"], chance)
     tables.write_csv(summary, out / "summary.csv")
-    caption = f"{len(summary)} run(s) on {about['dataset']}, best first"
     setting_keys = list(next(iter(runs.values())))
     varied = tables.varied_settings(summary, setting_keys)
-    readable = tables.results_first(summary, varied)
+    shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
+    caption = (
+        f"{len(summary)} run(s) on {about['dataset']}, best first; every run: {shared} "
+        "(all columns: summary.csv)"
+    )
+    readable = summary[tables.result_columns(summary, varied)]
     write_text_atomically(
         out / "summary.html", tables.html_table(readable, caption, highlight_first=True)
     )

@@ -1,0 +1,298 @@
+"""Classify images of your own with a trained network (``scratchnet predict``).
+
+Each image is brought to the form of the dataset's own images before the network sees
+it: one channel (grayscale; a transparent background counts as white), values 0-255,
+the dataset's polarity (MNIST draws light ink on a dark background, a paint program dark
+ink on white, so an image whose background is the other way round is inverted), and the
+dataset's size: an image of another size is framed as the dataset's are, cut to its ink,
+scaled to the size the dataset's ink typically takes (MNIST: a 20-pixel box in 28) and
+centred; one of the dataset's own size is taken as it is. Then the network scores it
+exactly as evaluation does.
+
+Accepted: PNG, JPEG and whatever else Pillow reads; ``.npy`` arrays (rows x cols, or
+rows x cols x 1, 3 or 4 channels); IDX image files (gzipped or not), every image in them.
+"""
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scratchnet import checkpoint, dataset, idx
+from scratchnet.errors import KnownError
+from scratchnet.net import TwoLayerNet
+
+
+class PredictError(KnownError, ValueError):
+    """An image that cannot be read or brought to the dataset's form, or a run without
+    what predict needs; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an image must become: the dataset's image shape and background."""
+
+    image_shape: tuple[int, int]
+    dark_background: bool
+    ink_fraction: float  # of the image's height or width the ink's box takes (the larger)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_images(path: Path) -> list[tuple[str, np.ndarray]]:
+    """(name, 2-D or 3-D array) of each image in the file at ``path``."""
+    if not path.is_file():
+        raise PredictError(f"{path}: no such file; give image files (PNG, JPEG, .npy, IDX)")
+    raw = path.read_bytes()
+    payload = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    if payload[:4] == idx.IMAGES_MAGIC.to_bytes(4, "big"):
+        shape = idx.image_shape(payload, str(path))
+        images = idx.parse_images(payload, str(path)).reshape(-1, *shape)
+        return [(f"{path.name}[{i}]", image) for i, image in enumerate(images)]
+    if payload.startswith(b"\x93NUMPY"):
+        return [(path.name, _npy(path))]
+    return [(path.name, _picture(path))]
+
+
+def _npy(path: Path) -> np.ndarray:
+    array = np.load(path, allow_pickle=False)
+    if array.ndim == 3 and array.shape[2] in (1, 3, 4):
+        return array
+    if array.ndim != 2:
+        raise PredictError(
+            f"{path}: an array of shape {array.shape} is not an image; "
+            "give rows x cols, or rows x cols x 1, 3 or 4 channels"
+        )
+    return array
+
+
+def _picture(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+                white = Image.new("RGBA", picture.size, "white")
+                picture = Image.alpha_composite(white, picture.convert("RGBA"))
+            return np.asarray(picture.convert("L"))
+    except (UnidentifiedImageError, OSError) as exc:
+        kind = idx.what_it_is(path.read_bytes()[:4096]) or "not an image"
+        raise PredictError(
+            f"{path}: cannot read it as an image ({kind}: {exc}); "
+            "give PNG or JPEG files, .npy arrays or IDX image files"
+        ) from None
+
+
+# --- to the dataset's form ----------------------------------------------------------------
+
+
+def grayscale(image: np.ndarray, name: str) -> np.ndarray:
+    """One channel of values 0-255."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 3:
+        if image.shape[2] == 4:  # transparent means background: composite on white
+            alpha = image[..., 3:] / 255.0
+            image = image[..., :3] * alpha + 255.0 * (1 - alpha)
+        image = image[..., :3].mean(axis=2) if image.shape[2] >= 3 else image[..., 0]
+    if not np.isfinite(image).all():
+        raise PredictError(f"{name}: holds NaN or infinite values; give pixel values 0-255")
+    if image.size and image.max() <= 1.0:  # floats in [0, 1], as in the normalized .npz
+        image = image * 255.0
+    if image.min() < 0 or image.max() > 255:
+        raise PredictError(f"{name}: values {image.min():g} to {image.max():g}; give 0-255")
+    return image
+
+
+def background(image: np.ndarray) -> float:
+    """The median of the image's border pixels: what it is drawn on."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    return float(np.median(border))
+
+
+INK = 0.25  # of the way from background to the strongest pixel: counts as drawn
+
+
+def ink_box(image: np.ndarray) -> tuple[slice, slice] | None:
+    """Rows and columns of the image's ink (light on dark), or None if it has none."""
+    inked = image > image.min() + INK * (image.max() - image.min())
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    if not len(rows) or image.max() == image.min():
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def dataset_target(data: dataset.Dataset, sample: int = 1000) -> Target:
+    """The dataset's image shape, whether its images are drawn on a dark background, and
+    how much of the image their ink takes."""
+    shape = data.image_shape or (1, data.input_size)
+    images = np.asarray(data.pixels_train[:sample], dtype=np.float64).reshape(-1, *shape)
+    dark = float(np.median([background(i) for i in images])) < 128
+    fractions = []
+    for image in images if dark else 255.0 - images:
+        box = ink_box(image)
+        if box:
+            rows, cols = box
+            height, width = rows.stop - rows.start, cols.stop - cols.start
+            fractions.append(max(height / shape[0], width / shape[1]))
+    return Target(shape, dark, float(np.median(fractions)) if fractions else 1.0)
+
+
+def to_dataset_form(image: np.ndarray, name: str, target: Target) -> np.ndarray:
+    """The image as one row of uint8 pixels, as the dataset's images are."""
+    from PIL import Image
+
+    pixels = grayscale(image, name)
+    if min(pixels.shape) < 2:
+        raise PredictError(
+            f"{name}: {pixels.shape[0]}x{pixels.shape[1]} pixels is too small to resize to "
+            f"the dataset's {target.image_shape[0]}x{target.image_shape[1]}"
+        )
+    if background(pixels) >= 128:  # light background: turn to light ink on dark
+        pixels = 255.0 - pixels
+    rows, cols = target.image_shape
+    if pixels.shape == (rows, cols):  # the dataset's own size: taken as its images are
+        out = pixels if target.dark_background else 255.0 - pixels
+        return np.rint(out).astype(np.uint8).reshape(-1)
+    box = ink_box(pixels)
+    if box is None:
+        raise PredictError(f"{name}: the image is blank (one colour); draw something on it")
+    framed = _padded_to_aspect(pixels[box], rows / cols)
+    inner = (max(1, round(rows * target.ink_fraction)), max(1, round(cols * target.ink_fraction)))
+    resized = Image.fromarray(framed.astype(np.float32), mode="F").resize(
+        (inner[1], inner[0]), Image.Resampling.LANCZOS
+    )
+    out = np.zeros((rows, cols))
+    top, left = (rows - inner[0]) // 2, (cols - inner[1]) // 2
+    out[top : top + inner[0], left : left + inner[1]] = np.clip(np.asarray(resized), 0, 255)
+    if not target.dark_background:
+        out = 255.0 - out
+    return np.rint(out).astype(np.uint8).reshape(-1)
+
+
+def _padded_to_aspect(pixels: np.ndarray, aspect: float) -> np.ndarray:
+    """``pixels`` (light on dark) centred on black, grown to rows / cols == ``aspect``."""
+    height, width = pixels.shape
+    rows = max(height, round(width * aspect))
+    cols = max(width, round(height / aspect))
+    out = np.zeros((rows, cols))
+    top, left = (rows - height) // 2, (cols - width) // 2
+    out[top : top + height, left : left + width] = pixels
+    return out
+
+
+# --- the run's network and the dataset it was trained on ----------------------------------
+
+
+def run_checkpoint(results: Path, run: str, epoch: str) -> Path:
+    """The run's checkpoint: ``final``, ``best`` (best test accuracy) or an epoch number."""
+    folder = results / run / "checkpoints"
+    paths = sorted(folder.glob("epoch_*.npz"))
+    if not paths:
+        runs = sorted(p.parent.parent.name for p in results.glob("*/checkpoints/epoch_000.npz"))
+        raise PredictError(
+            f"{folder}: no checkpoints; train the run first, or pick one of: {', '.join(runs)}"
+        )
+    if epoch == "final":
+        return paths[-1]
+    if epoch == "best":
+        metrics = results / run / "metrics.json"
+        if not metrics.is_file():
+            raise PredictError(f"{metrics}: missing; run snakemake to finish the run's results")
+        epoch = str(json.loads(metrics.read_text())["best_epoch"])
+    path = folder / f"epoch_{int(epoch):03d}.npz"
+    if not path.is_file():
+        raise PredictError(f"{path}: no such checkpoint (the run has {len(paths)})")
+    return path
+
+
+def trained_on(results: Path, digest: str) -> Path:
+    """The folder of the prepared dataset with ``digest`` (results/data/<name>)."""
+    for labels in sorted(results.glob("data/*/labels.npz")):
+        with np.load(labels, allow_pickle=False) as arrays:
+            if str(arrays["digest"]) == digest:
+                return labels.parent
+    raise PredictError(
+        f"{results}/data: the dataset this network was trained on is not prepared there; "
+        "run snakemake with the run's configuration first"
+    )
+
+
+def class_names(folder: Path, classes: int) -> list[str]:
+    """The dataset's class names (classes.json), or the class numbers."""
+    path = folder / "classes.json"
+    names = json.loads(path.read_text())["names"] if path.is_file() else []
+    return names if len(names) == classes else [str(c) for c in range(classes)]
+
+
+# --- predicting ---------------------------------------------------------------------------
+
+
+def probabilities(net: TwoLayerNet, pixels: np.ndarray) -> np.ndarray:
+    """Class probabilities (images x classes) of uint8 pixel rows, as evaluation scores."""
+    x = dataset.normalize(pixels).astype(net.dtype, copy=False)
+    return net.predict(x)
+
+
+def prediction_table(names: list[str], probs: np.ndarray, classes: list[str], top: int):
+    """One row per image: its top classes and their probabilities, most likely first."""
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :top]
+    rows = []
+    for name, ranked, p in zip(names, order, probs, strict=True):
+        row = {"image": name}
+        for rank, c in enumerate(ranked, start=1):
+            row[f"class_{rank}"] = classes[c]
+            row[f"p_{rank}"] = float(p[c])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def predict_files(files: list[Path], results: Path, run: str, epoch: str) -> tuple:
+    """Every image of ``files`` as the run's network sees it and what it says: (image
+    names, their uint8 pixel rows, class probabilities, class names, the dataset's target
+    form, the checkpoint used)."""
+    path = run_checkpoint(results, run, epoch)
+    net, meta = checkpoint.load(path)
+    folder = trained_on(results, meta["dataset_digest"])
+    data = dataset.load(folder / "pixels.npy", folder / "labels.npz")
+    target = dataset_target(data)
+    names, pixels = [], []
+    for file in files:
+        for name, image in read_images(file):
+            names.append(name)
+            pixels.append(to_dataset_form(image, name, target))
+    probs = probabilities(net, np.stack(pixels))
+    classes = class_names(folder, probs.shape[1])
+    return names, np.stack(pixels), probs, classes, target, path
+
+
+def inputs_figure(names, pixels, probs, classes, target: Target, title: str):
+    """The images as the network saw them, each titled with its most likely class."""
+    import math
+
+    from scratchnet.plots import figure
+
+    columns = min(len(names), 6)
+    rows = math.ceil(len(names) / columns)
+    fig, axes = figure(
+        (1.8 * columns + 0.4, 2.1 * rows + 0.8),
+        title,
+        ncols=columns,
+        nrows=rows,
+        axes_titles=True,
+        left=0.02,
+        right=0.98,
+        bottom=0.02,
+        hspace=0.5,
+    )
+    for ax in np.atleast_1d(axes).flat:
+        ax.set_axis_off()
+    for ax, name, row, p in zip(np.atleast_1d(axes).flat, names, pixels, probs, strict=False):
+        best = int(p.argmax())
+        ax.imshow(row.reshape(target.image_shape), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{name}\n{classes[best]} ({p[best]:.2f})", fontsize=8)
+    return fig
