@@ -28,7 +28,7 @@ def test_the_digest_follows_the_bytes_of_the_modules_run(tmp_path):
     package = tmp_path / "scratchnet"
     shutil.copytree(provenance.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     before = {cmd: provenance.code_digest(cmd, package) for cmd in ("train", "chapter")}
-    (package / "layers.py").write_text((package / "layers.py").read_text() + "\n# edited\n")
+    (package / "train.py").write_text((package / "train.py").read_text() + "\n# edited\n")
     after = {cmd: provenance.code_digest(cmd, package) for cmd in ("train", "chapter")}
     assert after["train"] != before["train"]
     assert after["chapter"] == before["chapter"]

@@ -479,13 +479,14 @@ def run_section(wildcards):
 
 def run_figure(name, section, label):
     """A run's figure ``name`` (caption ../report/<name>.rst), marked for the report
-    under the run in ``section``."""
+    under the run in ``section`` (its subcategory names the run: no run label, which
+    would widen the result list with the run's full name)."""
     return figure_outputs(
         f"results/{{run}}/figures/{name}",
         f"../report/{name}.rst",
         SECTION[section],
         run_section,
-        {"run": "{run}", "result": label},
+        {"result": label},
     )
 
 

@@ -131,7 +131,10 @@ if config["dataset"] not in config["datasets"]:
     )
 
 _names = config["datasets"][config["dataset"]].get("class_names")
-if _names is not None and len(_names) != config["datasets"][config["dataset"]]["num_classes"]:
+if (
+    _names is not None
+    and len(_names) != config["datasets"][config["dataset"]]["num_classes"]
+):
     raise WorkflowError(
         f"config: datasets.{config['dataset']}.class_names: {len(_names)} names for "
         f"num_classes {config['datasets'][config['dataset']]['num_classes']}; give one name "

@@ -116,6 +116,8 @@ rule classes:
         CLASSES_JSON,
     log:
         f"{DATA_LOGS}/classes.log",
+    conda:
+        "../envs/scratchnet.yaml"
     threads: 1
     resources:
         mem_mb=BASE_MB,

@@ -18,7 +18,7 @@ rule run_results:
             caption="../report/gradcheck.rst",
             category=SECTION["runs"],
             subcategory=run_section,
-            labels={"run": "{run}", "result": "4 gradient check (table)"},
+            labels={"result": "4 gradient check (table)"},
         ),
         accuracy="results/{run}/accuracy.csv",
         table=report(
@@ -26,7 +26,7 @@ rule run_results:
             caption="../report/accuracy_table.rst",
             category=SECTION["runs"],
             subcategory=run_section,
-            labels={"run": "{run}", "result": "1 accuracy per epoch (table)"},
+            labels={"result": "1 accuracy per epoch (table)"},
         ),
         loss="results/{run}/loss.csv",
         metrics="results/{run}/metrics.json",
