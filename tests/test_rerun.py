@@ -202,25 +202,25 @@ def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(built, project,
 
 
 def readme_modules_table() -> dict[str, str]:
-    """Module -> the jobs that run it, as README's table says (a cell per row)."""
-    text = (REPO / "README.md").read_text()
+    """Module -> the jobs that run it, as the docs' table says (a cell per row)."""
+    text = (REPO / "docs" / "code-dependencies.md").read_text()
     table = text.split("<!-- modules-table")[1].split("<!-- end of modules-table")[0]
     rows = {}
     for line in table.splitlines():
         if line.startswith("| `"):
             modules, jobs = line.strip().strip("|").split("|")
             for module in re.findall(r"`(\w+)`", modules):
-                assert module not in rows, f"README names {module} twice"
+                assert module not in rows, f"the table names {module} twice"
                 rows[module] = jobs.strip()
     return rows
 
 
 def job_name(rule: str) -> str:
-    """The README's name for a rule's jobs: the training rules are one, "train"."""
+    """The table's name for a rule's jobs: the training rules are one, "train"."""
     return "train" if rule.startswith("train_epochs_") else rule
 
 
-def test_the_readme_says_which_jobs_run_each_module(imported):
+def test_the_docs_say_which_jobs_run_each_module(imported):
     every = {rule for rule in imported if rule not in CONTENT_ONLY}
     readme = readme_modules_table()
     assert sorted(readme) == MODULES
