@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scratchnet import compare
+from scratchnet import compare, spread
 
 
 def curves(names, finals):
@@ -105,3 +105,64 @@ def test_a_single_run_draws_no_comparison(tmp_path):
     summary = summary_of({"default": {"learning_rate": 0.1}}, {"default": 0.95})
     written = compare.draw_all(summary, [], curves(["default"], [0.95]), "1 run", tmp_path, ["png"])
     assert written == [] and list(tmp_path.iterdir()) == []
+
+
+def repeated_grid(finals_per_setting: dict[str, list[float]]):
+    """Per-repeat summary (three seeds per GRID setting), its table per setting, curves."""
+    settings, finals, of = {}, {}, {}
+    for name, values in GRID.items():
+        for seed, final in enumerate(finals_per_setting[name]):
+            run = name if seed == 0 else f"{name},seed={seed}"
+            settings[run], finals[run], of[run] = {**values, "seed": seed}, final, name
+    summary = summary_of(settings, finals)
+    summary.insert(1, "setting", summary["run"].map(of))
+    summary["at_chance"] = False
+    table = spread.by_setting(summary, ["hidden_size", "learning_rate", "seed"])
+    return summary, table, curves(settings, finals.values())
+
+
+CLEAR = {name: [final - 0.0005, final, final + 0.0005] for name, final in FINALS.items()}
+TIED = {**CLEAR, "hidden_size=100,learning_rate=0.5": [0.9600, 0.9712, 0.9800]}
+
+
+@pytest.mark.parametrize(("finals", "crowned"), [(CLEAR, True), (TIED, False)])
+def test_with_repeats_the_heatmap_gives_mean_and_sd_and_crowns_only_beyond_noise(
+    tmp_path, finals, crowned
+):
+    summary, table, lines = repeated_grid(finals)
+    varied = ["hidden_size", "learning_rate", "seed"]
+    written = compare.draw_all(summary, varied, lines, "4 x 3", tmp_path, ["png"], table)
+    assert len(written) == 3
+    fig = compare.heatmap_or_ranking(
+        compare.spread_rows(table), varied[:2], "4 x 3", table, summary
+    )
+    ax = fig.axes[0]
+    cells = {t.get_position(): t.get_text() for t in ax.texts}
+    top = table.iloc[0]
+    said = f"{top['final_test_acc_mean']:.4f}\n± {top['final_test_acc_sd']:.4f}"
+    assert cells[(1, 1)] == (f"{compare.BEST} {said}" if crowned else said)
+    note = fig.texts[-1].get_text()
+    assert ("best: above the runner-up" in note) == crowned
+    assert ("tied within seed noise" in note) == (not crowned)
+    accuracy = compare.accuracy_curves(
+        compare.spread_rows(table),
+        varied[:2],
+        compare.setting_curves(summary, lines),
+        "",
+        spread.verdict(table),
+    )
+    assert len(accuracy.axes[0].collections) == 4  # a band per setting
+    legend = [t.get_text() for t in accuracy.legends[0].get_texts()]
+    assert any(("(best)" if crowned else "(top, tied within seed noise)") in t for t in legend)
+
+
+def test_with_repeats_and_one_varied_setting_the_ranking_shows_every_seed_and_the_interval():
+    summary, table, _ = repeated_grid(CLEAR)
+    fig = compare.heatmap_or_ranking(
+        compare.spread_rows(table), ["learning_rate"], "4 x 3", table, summary
+    )
+    ax = fig.axes[0]
+    seeds = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert sum(len(line.get_xdata()) for line in seeds) == 12
+    bars = [c for c in ax.containers if hasattr(c, "has_xerr") and c.has_xerr]
+    assert len(bars) == 4

@@ -38,7 +38,9 @@ def test_the_report_holds_the_ranked_summary_with_the_best_runs_accuracy(grid):
     page = files["results/summary.html"].decode()
     assert 'class="dataframe ranked"' in page  # the first row (best run) is highlighted
     best_row = page.split("<tbody>")[1].split("</tr>")[0]
-    assert summary["run"][0] in best_row
+    # the run by a short name (hs 12, lr 2.0), and its settings in their own columns
+    for key in ("hidden_size", "learning_rate"):
+        assert f"<td>{summary[key][0]}</td>" in best_row
     assert f"<td>{summary['final_test_acc'][0]:.4f}</td>" in best_row
 
 

@@ -1,7 +1,8 @@
 """The slurm profile on a real single-node SLURM cluster, started on this machine.
 
 The cluster comes from workflow/cluster/local-slurm.sh (needs root, as in CI). The
-same small sweep runs through SLURM and locally; the results must be byte-identical.
+same small sweep, each run repeated with two seeds, runs through SLURM and locally; the
+results must be byte-identical.
 """
 
 import os
@@ -13,6 +14,7 @@ from conftest import REPO, Project, file_digests, read_json, tiny_config
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "workflow" / "cluster" / "local-slurm.sh"
 SWEEP = {"hidden_size": [6, 12]}
+RUNS = ["hidden_size=6", "hidden_size=6,seed=1", "hidden_size=12", "hidden_size=12,seed=1"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def result_files(project: Project) -> dict[str, str]:
 
 def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_mirror):
     mirror, digests = tiny_mirror
-    config = tiny_config(mirror, digests, sweep=SWEEP, epochs=2)
+    config = tiny_config(mirror, digests, sweep=SWEEP, repeats=2, epochs=2)
     cluster = Project(tmp_path / "cluster", config)
     result = subprocess.run(
         cluster.command("--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm")),
@@ -50,9 +52,9 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     submitted = output.count("has been submitted with SLURM jobid")
-    assert submitted == 5, f"expected the data stage and 2 jobs per run, saw {submitted}"
+    assert submitted == 9, f"expected the data stage and 2 jobs per run, saw {submitted}"
 
-    for run in ("hidden_size=6", "hidden_size=12"):
+    for run in RUNS:
         for log in ("train_epochs_000-002", "evaluate_000-002"):
             text = cluster.path(f"results/{run}/logs/{log}.log").read_text()
             assert "running in SLURM job" in text, f"{run}/{log} did not run under SLURM"
@@ -62,7 +64,11 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     local = Project(tmp_path / "local", config)
     local.run()
     assert result_files(cluster) == result_files(local)
-    for run in ("hidden_size=6", "hidden_size=12"):
+    assert (
+        cluster.path("results/summary_by_setting.csv").read_text()
+        == local.path("results/summary_by_setting.csv").read_text()
+    )
+    for run in RUNS:
         assert metrics_without_time(cluster, run) == metrics_without_time(local, run)
 
 

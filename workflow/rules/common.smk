@@ -28,7 +28,7 @@ os.environ.update(
 )
 sys.path.insert(0, CODE_DIR)
 
-from scratchnet import provenance
+from scratchnet import names, provenance
 
 # --- the data ---------------------------------------------------------------------------
 DATASET = config["dataset"]
@@ -129,8 +129,39 @@ def build_runs():
     return runs
 
 
-RUNS = build_runs()
-SWEEP_RUNS = set(sweep_runs(config.get("sweep") or {})) - set(config.get("runs") or {})
+def repeat_seeds(seed):
+    """The seeds a setting whose own seed is ``seed`` is trained with (`repeats`)."""
+    repeats = config.get("repeats")
+    if repeats is None:
+        return [seed]
+    return list(range(seed, seed + repeats)) if isinstance(repeats, int) else repeats
+
+
+def with_repeats(settings_runs):
+    """(run name -> settings, run name -> its setting): each setting once per seed of
+    `repeats`, as ordinary runs. The run with the setting's own seed keeps the setting's
+    name (adding repeats retrains nothing already trained), the others are
+    `<name>,seed=<seed>`."""
+    if "seed" in (config.get("sweep") or {}) and "repeats" in config:
+        raise WorkflowError(
+            "config: sweep over 'seed' and 'repeats' both choose seeds; use one of them "
+            "(repeats: N trains every run with N seeds, and says how far they spread)"
+        )
+    runs, setting_of = {}, {}
+    for name, settings in settings_runs.items():
+        for seed in repeat_seeds(settings["seed"]):
+            run = name if seed == settings["seed"] else f"{name},seed={seed}"
+            if run in runs:
+                raise WorkflowError(
+                    f"config: the run {run!r} is both a named run and a repeat of "
+                    f"{name!r}; rename the run"
+                )
+            runs[run] = {**settings, "seed": seed}
+            setting_of[run] = name
+    return runs, setting_of
+
+
+RUNS, SETTING_OF = with_repeats(build_runs())
 
 
 def require_writable(folders):
@@ -194,6 +225,13 @@ def settings(wildcards):
 
 def runs_json():
     return json.dumps(RUNS)  # in RUNS order, the order of the run folders
+
+
+def repeats_args():
+    """With `repeats`: the setting each run repeats, for the summary's spread."""
+    if "repeats" not in config:
+        return ""
+    return f"--setting-of {shlex.quote(json.dumps(SETTING_OF))}"
 
 
 # --- the code each job runs ---------------------------------------------------------------
@@ -447,15 +485,8 @@ def chapter_figures(marked=True):
 
 
 def short_name(run):
-    """The run's name for the report's menu: a sweep's `hidden_size=100,learning_rate=0.5`
-    as `hs 100, lr 0.5` (initials of a key of several words), a long name cut."""
-    parts = [part.partition("=") for part in run.split(",")]
-    if run in SWEEP_RUNS and all(sep for _, sep, _ in parts):
-        return ", ".join(
-            f"{''.join(w[0] for w in key.split('_')) if '_' in key else key} {value}"
-            for key, _, value in parts
-        )
-    return run if len(run) <= 24 else run[:23] + "…"
+    """The run's name for the report's menu (scratchnet/names.py)."""
+    return names.short_name(run)
 
 
 RANKS = {}
@@ -571,12 +602,25 @@ def run_outputs(run):
     ]
 
 
+def summary_label():
+    """The summary table's name in the report."""
+    if "repeats" in config:
+        return "1 settings over seeds, and every run, ranked (table)"
+    return "1 runs ranked by final test accuracy (table)"
+
+
+def spread_table():
+    """With `repeats`: the statistics per setting over its seeds."""
+    return ["results/summary_by_setting.csv"] if "repeats" in config else []
+
+
 def final_outputs():
     return [
         DATASET_NPZ,
         *(path for run in RUNS for path in run_outputs(run)),
         "results/summary.csv",
         "results/summary.html",
+        *spread_table(),
         f"{DATA_DIR}/dataset.html",
         CLASSES_JSON,
         *comparison_figures(marked=False),

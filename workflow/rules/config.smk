@@ -75,6 +75,12 @@ def numbers_read(config):
     for key, value in (config.get("gradcheck") or {}).items():
         if key in gradcheck:
             config["gradcheck"][key] = as_schema_type(value, gradcheck[key])
+    repeats = config.get("repeats")
+    integer = {"type": "integer"}
+    if isinstance(repeats, list):
+        config["repeats"] = [as_schema_type(seed, integer) for seed in repeats]
+    elif repeats is not None:
+        config["repeats"] = as_schema_type(repeats, integer)
     for key, values in (config.get("sweep") or {}).items():
         if key in settings and isinstance(values, list):
             config["sweep"][key] = [as_schema_type(v, settings[key]) for v in values]

@@ -19,7 +19,7 @@ rule summary:
             "results/summary.html",
             caption="../report/summary.rst",
             category=SECTION["summary"],
-            labels={"result": "1 runs ranked by final test accuracy (table)"},
+            labels={"result": summary_label()},
         ),
         dataset=report(
             f"{DATA_DIR}/dataset.html",
@@ -28,6 +28,7 @@ rule summary:
             labels={"result": f"{DATASET}: files, checksums, classes"},
         ),
         figures=comparison_figures(),
+        by_setting=spread_table(),
     log:
         "results/logs/summary.log",
     priority: PRIORITY["results"]
@@ -41,7 +42,8 @@ rule summary:
         runs=runs_json(),
         folders=run_folders(),
         formats=FORMATS,
+        repeats=repeats_args(),
         code=code_digest("summary"),
     shell:
         "python -m scratchnet summary --runs {params.runs:q} --run-folders {params.folders:q} "
-        "--dataset-json {input.about} --out results --formats {params.formats} > {log} 2>&1"
+        "--dataset-json {input.about} --out results --formats {params.formats} {params.repeats} > {log} 2>&1"

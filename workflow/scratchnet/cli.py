@@ -167,7 +167,10 @@ def cmd_summary(args) -> None:
     if len(runs) != len(args.run_folders):
         raise UsageError(f"{len(runs)} runs in --runs but {len(args.run_folders)} run folders")
     folders = dict(zip(runs, map(Path, args.run_folders), strict=True))
-    write_summary(runs, folders, Path(args.dataset_json), Path(args.out), args.formats)
+    setting_of = json.loads(args.setting_of) if args.setting_of else None
+    if setting_of is not None and set(setting_of) != set(runs):
+        raise UsageError("--setting-of must name the setting of every run of --runs")
+    write_summary(runs, folders, Path(args.dataset_json), Path(args.out), args.formats, setting_of)
 
 
 def cmd_chapter(args) -> None:
@@ -348,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-folders", nargs="+", required=True, help="each run's results folder")
     p.add_argument("--dataset-json", required=True, help="dataset.json written by prepare")
     p.add_argument("--out", required=True, help="the results folder")
+    p.add_argument(
+        "--setting-of",
+        help="JSON: run name -> the setting it repeats with another seed (config `repeats`); "
+        "adds summary_by_setting.csv and draws the spread over seeds",
+    )
     _figure_args(p)
     p.set_defaults(func=cmd_summary)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scratchnet import checkpoint, compare, plots, tables
+from scratchnet import checkpoint, compare, plots, spread, tables
 from scratchnet.atomic import write_text_atomically
+from scratchnet.names import short_name
 
 log = logging.getLogger(__name__)
 
@@ -68,35 +69,70 @@ def write_summary(
     dataset_json: Path,
     out: Path,
     formats: list[str],
+    setting_of: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """summary.csv/.html (ranked, best first), the dataset's page and the comparison
-    figures of exactly these runs into ``out``."""
+    figures of exactly these runs into ``out``. With ``setting_of`` (run -> the setting
+    it repeats with another seed): a ``setting`` column, summary_by_setting.csv with the
+    spread over seeds, and figures that compare settings."""
     about = json.loads(dataset_json.read_text())
     metrics = {name: folder / "metrics.json" for name, folder in run_folders.items()}
     chance = tables.chance_accuracy(about["test_class_counts"])
     summary = tables.summary_table(runs, metrics, about["dataset"], chance)
-    tables.write_csv(summary, out / "summary.csv")
     setting_keys = list(next(iter(runs.values())))
+    by_setting = None
+    if setting_of is None:
+        (out / BY_SETTING).unlink(missing_ok=True)  # from an earlier call with repeats
+    else:
+        summary.insert(1, "setting", summary["run"].map(setting_of))
+        by_setting = spread.by_setting(summary, setting_keys)
+        tables.write_csv(by_setting, out / BY_SETTING)
+    tables.write_csv(summary, out / "summary.csv")
     varied = tables.varied_settings(summary, setting_keys)
-    shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
-    caption = (
-        f"{len(summary)} run(s) on {about['dataset']}, best first; every run: {shared} "
-        "(all columns: summary.csv)"
-    )
-    readable = summary[tables.result_columns(summary, varied)]
-    write_text_atomically(
-        out / "summary.html", tables.html_table(readable, caption, highlight_first=True)
-    )
+    write_text_atomically(out / "summary.html", summary_page(summary, varied, by_setting))
     write_text_atomically(dataset_json.with_suffix(".html"), dataset_page(about))
     curves = {
         name: (tables.read_csv(folder / "accuracy.csv"), tables.read_csv(folder / "loss.csv"))
         for name, folder in run_folders.items()
     }
     title = f"{about['dataset']}, {len(summary)} run(s)"
-    figures = compare.draw_all(summary, varied, curves, title, out / "figures", formats)
+    if by_setting is not None:
+        title = f"{about['dataset']}, {len(by_setting)} setting(s) x seeds"
+    figures = compare.draw_all(summary, varied, curves, title, out / "figures", formats, by_setting)
     keep_only(out / "figures", figures)
     log.info("wrote %s: %d runs, best %s", out / "summary.csv", len(summary), summary.run[0])
     return summary
+
+
+BY_SETTING = "summary_by_setting.csv"
+
+
+def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFrame | None) -> str:
+    """summary.html: the runs best first (short names; the settings that differ are
+    columns), with repeats the settings' spread over seeds above them."""
+    setting_keys = tables.setting_columns(summary)
+    shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
+    runs_caption = (
+        f"{len(summary)} run(s) on {summary['dataset'].iloc[0]}, best first; every run: "
+        f"{shared} (all columns: summary.csv)"
+    )
+    readable = summary[tables.result_columns(summary, varied)].copy()
+    readable["run"] = readable["run"].map(short_name)
+    if by_setting is None:
+        return tables.html_table(readable, runs_caption, highlight_first=True)
+    settings = spread.readable(by_setting, [k for k in varied if k != "seed"])
+    settings["setting"] = settings["setting"].map(short_name)
+    said = spread.verdict(by_setting)
+    caption = (
+        f"{len(by_setting)} setting(s), mean over seeds, best first; the first is "
+        f"{said if said != 'one setting' else 'the only one'} "
+        "(rule: README 'Repeats'; all columns: summary_by_setting.csv)"
+    )
+    return tables.html_page(
+        "Summary",
+        [(caption, settings), (runs_caption, readable)],
+        highlight_first=said == "best",
+    )
 
 
 def dataset_page(about: dict) -> str:

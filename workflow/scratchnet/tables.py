@@ -149,7 +149,7 @@ def result_columns(summary: pd.DataFrame, varied: list[str]) -> list[str]:
 def setting_columns(summary: pd.DataFrame) -> list[str]:
     """The summary's columns that hold a run's settings."""
     results = {*METRIC_COLUMNS, *WARNING_COLUMNS, "train_seconds"}
-    return [c for c in summary.columns if c not in {"run", "dataset", *results}]
+    return [c for c in summary.columns if c not in {"run", "setting", "dataset", *results}]
 
 
 def results_first(summary: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
@@ -174,9 +174,15 @@ def html_table(table: pd.DataFrame, caption: str, highlight_first: bool = False)
     return _PAGE.format(title=escape(caption), body=body)
 
 
-def html_page(title: str, sections: list[tuple[str, pd.DataFrame]]) -> str:
-    """A self-contained HTML page: a heading, then one captioned table per section."""
-    body = "\n".join(_html(table, caption) for caption, table in sections)
+def html_page(
+    title: str, sections: list[tuple[str, pd.DataFrame]], highlight_first: bool = False
+) -> str:
+    """A self-contained HTML page: a heading, then one captioned table per section;
+    ``highlight_first`` marks the first row of the first table (the best of a ranking)."""
+    body = "\n".join(
+        _html(table, caption, "ranked" if highlight_first and i == 0 else "")
+        for i, (caption, table) in enumerate(sections)
+    )
     return _PAGE.format(title=escape(title), body=f"<h3>{escape(title)}</h3>\n{body}")
 
 
@@ -199,9 +205,10 @@ _PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
-table {{ border-collapse: collapse; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
 caption {{ text-align: left; font-weight: bold; padding-bottom: 0.5em; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }}
+td {{ white-space: nowrap; }}
 th:first-child, td:first-child {{ text-align: left; }}
 th {{ background: #f2f2f2; }}
 table.ranked tbody tr:first-child {{ background: #fff3b0; font-weight: bold; }}

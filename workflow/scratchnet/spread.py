@@ -1,0 +1,139 @@
+"""Repeats over seeds: how far another seed alone moves a result, and what a comparison
+may claim.
+
+Each setting trained with several seeds gives several final (and best) test accuracies:
+their number, mean, standard deviation, range and a 95 % interval of the mean (Student's
+t). A setting "beats" the next one in the ranking only when the difference of their means
+is larger than seed noise: Welch's t-test at the 5 % level (README "Repeats").
+"""
+
+import math
+
+import pandas as pd
+
+CONFIDENCE = 0.95
+STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
+MEASURES = ["final_test_acc", "best_test_acc"]
+
+
+def t_quantile(probability: float, df: int) -> float:
+    """The ``probability`` quantile (above 0.5) of Student's t with ``df`` degrees of
+    freedom, found by bisection on its distribution function."""
+    wanted = 2 * probability - 1  # P(|T| <= t)
+    low, high = 0.0, 1.0
+    while _central_mass(high, df) < wanted:
+        high *= 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if _central_mass(middle, df) < wanted else (low, middle)
+    return (low + high) / 2
+
+
+def _central_mass(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with an integer ``df``, in closed form (Abramowitz and
+    Stegun 26.7.3-4): a finite series in cos(theta), theta = atan(t / sqrt(df))."""
+    theta = math.atan(t / math.sqrt(df))
+    cos2 = math.cos(theta) ** 2
+    if df % 2:  # odd: (2/pi) (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...))
+        term, series = 1.0, 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= cos2 * (2 * k) / (2 * k + 1)
+            series += term
+        return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * series)
+    term, series = 1.0, 1.0  # even: sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
+    for k in range(1, df // 2):
+        term *= cos2 * (2 * k - 1) / (2 * k)
+        series += term
+    return math.sin(theta) * series
+
+
+def interval_half_width(sd: float, n: int) -> float:
+    """Half the width of the 95 % interval of a mean of ``n`` values (nan for one value)."""
+    if n < 2 or pd.isna(sd):
+        return math.nan
+    return t_quantile((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
+
+
+def beats(first: pd.Series, second: pd.Series, measure: str = "final_test_acc") -> bool:
+    """Whether ``first``'s mean is above ``second``'s by more than seed noise: Welch's
+    t-test, two-sided at 5 %, degrees of freedom rounded down. One repeat: never."""
+    n1, n2 = first["repeats"], second["repeats"]
+    if n1 < 2 or n2 < 2:
+        return False
+    v1, v2 = first[f"{measure}_sd"] ** 2 / n1, second[f"{measure}_sd"] ** 2 / n2
+    difference = first[f"{measure}_mean"] - second[f"{measure}_mean"]
+    standard_error = math.sqrt(v1 + v2)
+    if standard_error == 0:
+        return difference > 0
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+    return difference > t_quantile((1 + CONFIDENCE) / 2, max(1, int(df))) * standard_error
+
+
+def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
+    """One row per setting (the ``setting`` column of the per-repeat ``summary``): its
+    repeats and seeds, each measure's statistics, how many repeats diverged or ended at
+    chance, whether it beats the next setting beyond seed noise, and its settings but the
+    seed. Ranked by mean final test accuracy, then mean best test accuracy."""
+    groups = summary.groupby("setting", sort=False)
+    table = pd.DataFrame({"repeats": groups.size()})
+    table["seeds"] = groups["seed"].agg(lambda seeds: " ".join(map(str, sorted(seeds))))
+    for measure in MEASURES:
+        values = groups[measure]
+        table[f"{measure}_mean"] = values.mean()
+        table[f"{measure}_sd"] = values.std()  # n - 1 in the denominator
+        table[f"{measure}_min"] = values.min()
+        table[f"{measure}_max"] = values.max()
+        half = [
+            interval_half_width(sd, n)
+            for sd, n in zip(table[f"{measure}_sd"], table["repeats"], strict=True)
+        ]
+        table[f"{measure}_ci95_low"] = table[f"{measure}_mean"] - half
+        table[f"{measure}_ci95_high"] = table[f"{measure}_mean"] + half
+    table["diverged_repeats"] = groups["diverged_at_epoch"].count()
+    table["at_chance_repeats"] = groups["at_chance"].sum().astype(int)
+    kept = [key for key in setting_keys if key != "seed"]
+    table = table.join(groups[kept].first())
+    table = table.sort_values(
+        ["final_test_acc_mean", "best_test_acc_mean"], ascending=False, kind="stable"
+    ).reset_index()
+    following = [beats(table.iloc[i], table.iloc[i + 1]) for i in range(len(table) - 1)]
+    table.insert(table.columns.get_loc("diverged_repeats"), "beats_next", [*following, pd.NA])
+    table["beats_next"] = table["beats_next"].astype("boolean")
+    return table
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """What the ranking may claim about its first setting: "best", "tied within seed
+    noise" (with the runner-up) or, for one setting, nothing to compare."""
+    if len(table) < 2:
+        return "one setting"
+    return "best" if table["beats_next"].iloc[0] else "tied within seed noise"
+
+
+def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
+    """The table per setting for reading (HTML, terminal): each measure as "mean ± sd",
+    its 95 % interval and range, warnings where a repeat has one, the varied settings."""
+    out = pd.DataFrame({"setting": table["setting"], "repeats": table["repeats"]})
+    for measure, name in (("final_test_acc", "final test acc"), ("best_test_acc", "best")):
+        out[f"{name} (mean ± sd)"] = [
+            f"{mean:.4f}" if pd.isna(sd) else f"{mean:.4f} ± {sd:.4f}"
+            for mean, sd in zip(table[f"{measure}_mean"], table[f"{measure}_sd"], strict=True)
+        ]
+        if measure == "final_test_acc":
+            out["95 % interval"] = [
+                "" if pd.isna(low) else f"{low:.4f}-{high:.4f}"
+                for low, high in zip(
+                    table[f"{measure}_ci95_low"], table[f"{measure}_ci95_high"], strict=True
+                )
+            ]
+            out["lowest to highest"] = [
+                f"{low:.4f}-{high:.4f}"
+                for low, high in zip(table[f"{measure}_min"], table[f"{measure}_max"], strict=True)
+            ]
+    out["beats next"] = [
+        "" if pd.isna(value) else "yes" if value else "tied" for value in table["beats_next"]
+    ]
+    for column in ("diverged_repeats", "at_chance_repeats"):
+        if table[column].any():
+            out[column.replace("_", " ")] = table[column]
+    return pd.concat([out, table[varied]], axis=1)
