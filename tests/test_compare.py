@@ -35,7 +35,7 @@ def summary_of(settings: dict[str, dict], finals: dict[str, float]) -> pd.DataFr
 
 
 GRID = {
-    f"hidden_size={h},learning_rate={lr}": {"hidden_size": h, "learning_rate": lr}
+    f"hidden_size={h}+learning_rate={lr}": {"hidden_size": h, "learning_rate": lr}
     for h in (50, 100)
     for lr in (0.1, 0.5)
 }
@@ -112,7 +112,7 @@ def repeated_grid(finals_per_setting: dict[str, list[float]]):
     settings, finals, of = {}, {}, {}
     for name, values in GRID.items():
         for seed, final in enumerate(finals_per_setting[name]):
-            run = name if seed == 0 else f"{name},seed={seed}"
+            run = name if seed == 0 else f"{name}+seed={seed}"
             settings[run], finals[run], of[run] = {**values, "seed": seed}, final, name
     summary = summary_of(settings, finals)
     summary.insert(1, "setting", summary["run"].map(of))
@@ -122,7 +122,7 @@ def repeated_grid(finals_per_setting: dict[str, list[float]]):
 
 
 CLEAR = {name: [final - 0.0005, final, final + 0.0005] for name, final in FINALS.items()}
-TIED = {**CLEAR, "hidden_size=100,learning_rate=0.5": [0.9600, 0.9712, 0.9800]}
+TIED = {**CLEAR, "hidden_size=100+learning_rate=0.5": [0.9600, 0.9712, 0.9800]}
 
 
 @pytest.mark.parametrize(("finals", "crowned"), [(CLEAR, True), (TIED, False)])

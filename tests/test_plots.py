@@ -36,7 +36,7 @@ def test_every_format_asked_for_is_written_and_nothing_else(tmp_path):
 
 
 def test_a_long_title_wraps_inside_the_figure_and_leaves_room_for_the_axes(tmp_path):
-    title = "hidden_size=100,learning_rate=0.5,seed=3 (mnist): " + "a long setting, " * 8
+    title = "hidden_size=100+learning_rate=0.5+seed=3 (mnist): " + "a long setting, " * 8
     fig = accuracy_figure(np.arange(3), np.zeros(3), np.zeros(3), title)
     fig.canvas.draw()
     suptitle = fig.texts[0]

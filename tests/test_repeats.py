@@ -77,7 +77,7 @@ def test_every_setting_is_trained_once_per_seed_as_ordinary_runs(repeated):
     for h in (4, 12):
         assert repeated.path(f"results/hidden_size={h}/accuracy.csv").is_file()
         for seed in (1, 2):
-            assert repeated.path(f"results/hidden_size={h},seed={seed}/accuracy.csv").is_file()
+            assert repeated.path(f"results/hidden_size={h}+seed={seed}/accuracy.csv").is_file()
 
 
 def test_the_spread_per_setting_is_a_pandas_groupby_of_the_repeats(repeated):
@@ -131,14 +131,16 @@ def test_the_comparison_figures_compare_settings(repeated):
         assert repeated.path(f"results/figures/{name}.png").stat().st_size > 10_000
 
 
-@pytest.fixture
-def three_projects(tmp_path, tiny_mirror):
-    """The same tiny run without repeats, with two, and its seed-1 repeat alone."""
-    mirror, digests = tiny_mirror
-    config = tiny_config(mirror, digests, epochs=2)
+@pytest.fixture(scope="module")
+def three_projects(tmp_path_factory):
+    """The same tiny run without repeats, with two, and its seed-1 repeat alone (the last
+    test changes the repeated one)."""
+    tmp_path = tmp_path_factory.mktemp("three")
+    digests = write_tiny_idx(tmp_path / "mirror")
+    config = tiny_config(tmp_path / "mirror", digests, epochs=2)
     alone = Project(tmp_path / "alone", config)
     repeated = Project(tmp_path / "repeated", {**config, "repeats": 2})
-    seed_1 = Project(tmp_path / "seed_1", {**config, "run": "default,seed=1", "seed": 1})
+    seed_1 = Project(tmp_path / "seed_1", {**config, "run": "default+seed=1", "seed": 1})
     for project in (alone, repeated, seed_1):
         project.run()
     return alone, repeated, seed_1
@@ -157,8 +159,8 @@ def test_a_repeat_is_byte_identical_to_its_seed_run_alone_and_no_key_changes_not
 ):
     alone, repeated, seed_1 = three_projects
     assert run_files(alone, "default") == run_files(repeated, "default")
-    assert run_files(seed_1, "default,seed=1") == run_files(repeated, "default,seed=1")
-    assert len(run_files(repeated, "default,seed=1")) >= 15  # checkpoints, tables, figures
+    assert run_files(seed_1, "default+seed=1") == run_files(repeated, "default+seed=1")
+    assert len(run_files(repeated, "default+seed=1")) >= 15  # checkpoints, tables, figures
     # without the key: no setting column, no table per setting, no comparison of one run
     assert "setting" not in read_csv(alone.path("results/summary.csv"))
     assert not alone.path("results/summary_by_setting.csv").exists()
@@ -174,7 +176,7 @@ def test_raising_repeats_trains_only_the_new_seeds_and_lowering_retrains_nothing
     repeated.update_config(repeats=3)
     planned = repeated.planned_jobs()
     trained = {wildcards.get("run") for rule, wildcards in planned if rule.startswith("train")}
-    assert trained == {"default,seed=2"}
+    assert trained == {"default+seed=2"}
     repeated.run()
     repeated.update_config(repeats=2)
     assert repeated.dry_run() == {"summary": 1, "all": 1}

@@ -14,7 +14,7 @@ from conftest import REPO, Project, file_digests, read_json, tiny_config
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "workflow" / "cluster" / "local-slurm.sh"
 SWEEP = {"hidden_size": [6, 12]}
-RUNS = ["hidden_size=6", "hidden_size=6,seed=1", "hidden_size=12", "hidden_size=12,seed=1"]
+RUNS = ["hidden_size=6", "hidden_size=6+seed=1", "hidden_size=12", "hidden_size=12+seed=1"]
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from scratchnet.tables import read_csv
 
 GRID = {"hidden_size": [6, 12], "learning_rate": [1.0, 2.0]}
 NAMES = [
-    "hidden_size=6,learning_rate=1.0",
-    "hidden_size=6,learning_rate=2.0",
-    "hidden_size=12,learning_rate=1.0",
-    "hidden_size=12,learning_rate=2.0",
+    "hidden_size=6+learning_rate=1.0",
+    "hidden_size=6+learning_rate=2.0",
+    "hidden_size=12+learning_rate=1.0",
+    "hidden_size=12+learning_rate=2.0",
 ]
 COMPARISONS = ("compare_heatmap", "compare_accuracy", "compare_loss")
 

@@ -98,9 +98,9 @@ def sweep_runs(grid):
         return {}
     combinations = itertools.product(*(grid[key] for key in keys))
     return {
-        ",".join(f"{k}={format_value(v)}" for k, v in zip(keys, values)): dict(
-            zip(keys, values)
-        )
+        names.SEPARATOR.join(
+            f"{k}={format_value(v)}" for k, v in zip(keys, values)
+        ): dict(zip(keys, values))
         for values in combinations
     }
 
@@ -141,7 +141,7 @@ def with_repeats(settings_runs):
     """(run name -> settings, run name -> its setting): each setting once per seed of
     `repeats`, as ordinary runs. The run with the setting's own seed keeps the setting's
     name (adding repeats retrains nothing already trained), the others are
-    `<name>,seed=<seed>`."""
+    `<name>+seed=<seed>` (names.SEPARATOR)."""
     if "seed" in (config.get("sweep") or {}) and "repeats" in config:
         raise WorkflowError(
             "config: sweep over 'seed' and 'repeats' both choose seeds; use one of them "
@@ -150,7 +150,11 @@ def with_repeats(settings_runs):
     runs, setting_of = {}, {}
     for name, settings in settings_runs.items():
         for seed in repeat_seeds(settings["seed"]):
-            run = name if seed == settings["seed"] else f"{name},seed={seed}"
+            run = (
+                name
+                if seed == settings["seed"]
+                else f"{name}{names.SEPARATOR}seed={seed}"
+            )
             if run in runs:
                 raise WorkflowError(
                     f"config: the run {run!r} is both a named run and a repeat of "
@@ -605,7 +609,7 @@ def run_outputs(run):
 def summary_label():
     """The summary table's name in the report."""
     if "repeats" in config:
-        return "1 settings over seeds, and every run, ranked (table)"
+        return "1 settings and runs, ranked (table)"
     return "1 runs ranked by final test accuracy (table)"
 
 

@@ -207,9 +207,8 @@ _PAGE = """<!DOCTYPE html>
 body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
 caption {{ text-align: left; font-weight: bold; padding-bottom: 0.5em; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }}
-td {{ white-space: nowrap; }}
-th:first-child, td:first-child {{ text-align: left; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; white-space: nowrap; }}
 th {{ background: #f2f2f2; }}
 table.ranked tbody tr:first-child {{ background: #fff3b0; font-weight: bold; }}
 </style></head>
