@@ -197,6 +197,7 @@ def _html(table: pd.DataFrame, caption: str, css_class: str = "") -> str:
     cells = table.astype(object).where(table.notna(), "")
     for column, places in decimals.items():
         cells[column] = [value if value == "" else f"{value:.{places}f}" for value in cells[column]]
+    cells.columns = [str(c).replace("_", " ") for c in cells.columns]  # headers may wrap
     html = cells.to_html(index=False, classes=css_class, border=0, justify="right")
     return html.replace("<thead>", f"<caption>{escape(caption)}</caption>\n  <thead>", 1)
 
