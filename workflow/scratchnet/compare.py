@@ -24,7 +24,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from scratchnet.plots import figure, moving_average, save, smoothing_window
-from scratchnet.spread import verdict
+from scratchnet.spread import BEST as BEST_CLAIM
+from scratchnet.spread import TIED, verdict
 
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -46,14 +47,14 @@ def draw_all(
     With ``spread`` (repeats over seeds), the figures compare settings."""
     if len(summary) < 2:
         return []
-    if spread is not None:
-        varied = [key for key in varied if key != "seed"]
-        ranked_figure = heatmap_or_ranking(spread_rows(spread), varied, title, spread, summary)
-        curves = setting_curves(summary, curves)
-        summary = spread_rows(spread)
-    else:
+    claimed = BEST_CLAIM
+    if spread is None:
         ranked_figure = heatmap_or_ranking(summary, varied, title)
-    claimed = "best" if spread is None else verdict(spread)
+    else:
+        varied = [key for key in varied if key != "seed"]
+        rows = spread_rows(spread)
+        ranked_figure = heatmap_or_ranking(rows, varied, title, spread, summary)
+        curves, summary, claimed = setting_curves(summary, curves), rows, verdict(spread)
     return [
         *save(ranked_figure, folder / "compare_heatmap", formats),
         *save(
@@ -104,7 +105,7 @@ def _band(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     length = min(len(x) for x in xs)
     stacked = np.vstack([y[:length] for y in ys]).astype(float)
     stacked[~np.isfinite(stacked)] = np.nan
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a point no repeat has: nan
         return xs[0][:length], np.nanmean(stacked, 0), np.nanmin(stacked, 0), np.nanmax(stacked, 0)
 
@@ -113,9 +114,9 @@ def noise_note(spread: pd.DataFrame) -> str:
     """What the figure may claim about the first setting, in words."""
     n = "-".join(sorted({str(n) for n in spread["repeats"]}))
     said = verdict(spread)
-    if said == "best":
+    if said == BEST_CLAIM:
         return f"{BEST} best: above the runner-up by more than seed noise ({n} seeds each)"
-    if said == "tied within seed noise":
+    if said == TIED:
         return f"no best: the top two are tied within seed noise ({n} seeds each)"
     return f"{n} seeds of one setting: nothing to compare it with"
 
@@ -172,7 +173,7 @@ def heatmap(
         sd = spread.pivot_table(
             index=rows_key, columns=columns_key, values="final_test_acc_sd", aggfunc="max"
         ).to_numpy(dtype=float)
-        claimed = verdict(spread) == "best"
+        claimed = verdict(spread) == BEST_CLAIM
     fig, ax = figure((7, 5.2), heading, left=0.16, right=0.86, bottom=0.12)
     values = grid.to_numpy(dtype=float)
     image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
@@ -269,7 +270,7 @@ def spread_ranking(
                         ecolor="black", capsize=4, lw=1.5)  # fmt: skip
         ax.plot(mean, position, "D", color="black", ms=7)
         labels.append(f"{_label(row.rename({'setting': 'run'}), varied)} (n={row['repeats']})")
-    claimed = verdict(spread) == "best"
+    claimed = verdict(spread) == BEST_CLAIM
     if claimed:
         labels[0] = f"{BEST} {labels[0]}"
     ax.set_yticks(positions, labels, fontsize=8)
@@ -354,7 +355,7 @@ def curves_figure(
     lines: dict[str, tuple[np.ndarray, ...]],
     labels: tuple[str, str],
     title: str,
-    claimed: str = "best",
+    claimed: str = BEST_CLAIM,
 ) -> plt.Figure:
     """All runs' lines on the left, the second half of training zoomed on the right. A
     line of four arrays (x, mean, lowest, highest: repeats over seeds) gets its band;
@@ -381,8 +382,8 @@ def curves_figure(
         label = _label(row, varied)
         if row["run"] == best:
             label = {
-                "best": f"{BEST} {label} (best)",
-                "tied within seed noise": f"{label} (top, tied within seed noise)",
+                BEST_CLAIM: f"{BEST} {label} (best)",
+                TIED: f"{label} (top, tied within seed noise)",
             }.get(claimed, label)
         elif diverged:
             label += " (diverged)"
@@ -434,7 +435,7 @@ def _lines(curves: dict, points) -> dict[str, tuple[np.ndarray, ...]]:
     return lines
 
 
-def accuracy_curves(summary, varied, curves, title, claimed="best") -> plt.Figure:
+def accuracy_curves(summary, varied, curves, title, claimed=BEST_CLAIM) -> plt.Figure:
     def points(accuracy, _):
         return accuracy["epoch"].to_numpy(), accuracy["test_acc"].to_numpy()
 
@@ -448,7 +449,7 @@ def accuracy_curves(summary, varied, curves, title, claimed="best") -> plt.Figur
     )
 
 
-def loss_curves(summary, varied, curves, title, claimed="best") -> plt.Figure:
+def loss_curves(summary, varied, curves, title, claimed=BEST_CLAIM) -> plt.Figure:
     """The running mean of each run's mini-batch loss, at most ~500 points a line."""
 
     def points(_, loss):

@@ -120,18 +120,14 @@ def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFr
     readable["run"] = readable["run"].map(short_name)
     if by_setting is None:
         return tables.html_table(readable, runs_caption, highlight_first=True)
-    settings = spread.readable(by_setting, [k for k in varied if k != "seed"])
-    settings["setting"] = settings["setting"].map(short_name)
-    said = spread.verdict(by_setting)
     caption = (
-        f"{len(by_setting)} setting(s), mean over seeds, best first; the first is "
-        f"{said if said != 'one setting' else 'the only one'} "
-        "(rule: README 'Repeats'; all columns: summary_by_setting.csv)"
+        f"{spread.caption(by_setting)} (rule: README 'Repeats'; all columns: "
+        "summary_by_setting.csv)"
     )
     return tables.html_page(
         "Summary",
-        [(caption, settings), (runs_caption, readable)],
-        highlight_first=said == "best",
+        [(caption, spread.readable(by_setting, varied)), (runs_caption, readable)],
+        highlight_first=spread.verdict(by_setting) == spread.BEST,
     )
 
 

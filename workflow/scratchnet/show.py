@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 
 from scratchnet import spread, tables
-from scratchnet.names import short_name
 
 
 class NothingToShow(FileNotFoundError):
@@ -39,11 +38,9 @@ def summary_text(results: Path) -> str:
     by_setting = _by_setting(results, summary)
     if by_setting is None:
         return runs
-    settings = spread.readable(by_setting, [key for key in varied if key != "seed"])
-    settings["setting"] = settings["setting"].map(short_name)
+    settings = spread.readable(by_setting, varied)
     return (
-        f"{len(by_setting)} setting(s), mean over seeds, best first; the first is "
-        f"{spread.verdict(by_setting)} ({results}/summary_by_setting.csv)\n"
+        f"{spread.caption(by_setting)} ({results}/summary_by_setting.csv)\n"
         f"{tables.terminal_table(settings)}\n\n{runs}"
     )
 
@@ -113,8 +110,8 @@ def spread_lines(by_setting: pd.DataFrame) -> list[str]:
             )
         lines.append(line + f"  (n={row['repeats']})")
     said = spread.verdict(by_setting)
-    if said == "best":
+    if said == spread.BEST:
         lines.append(f"  {by_setting['setting'][0]} is best: beyond seed noise (README 'Repeats')")
-    elif said != "one setting":
+    elif said == spread.TIED:
         lines.append("  the top two are tied within seed noise: no best (README 'Repeats')")
     return lines

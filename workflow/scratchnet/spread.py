@@ -11,7 +11,11 @@ import math
 
 import pandas as pd
 
+from scratchnet.names import short_name
+
 CONFIDENCE = 0.95
+# What a ranking may say of its first setting (verdict)
+BEST, TIED, ALONE = "best", "tied within seed noise", "one setting"
 STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
 MEASURES = ["final_test_acc", "best_test_acc"]
 
@@ -106,14 +110,22 @@ def verdict(table: pd.DataFrame) -> str:
     """What the ranking may claim about its first setting: "best", "tied within seed
     noise" (with the runner-up) or, for one setting, nothing to compare."""
     if len(table) < 2:
-        return "one setting"
-    return "best" if table["beats_next"].iloc[0] else "tied within seed noise"
+        return ALONE
+    return BEST if table["beats_next"].iloc[0] else TIED
+
+
+def caption(table: pd.DataFrame) -> str:
+    """The heading of the table per setting wherever it is shown."""
+    said = verdict(table)
+    first = "the only one" if said == ALONE else said
+    return f"{len(table)} setting(s), mean over seeds, best first; the first is {first}"
 
 
 def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
-    """The table per setting for reading (HTML, terminal): each measure as "mean ± sd",
-    its 95 % interval and range, warnings where a repeat has one, the varied settings."""
-    out = pd.DataFrame({"setting": table["setting"], "repeats": table["repeats"]})
+    """The table per setting for reading (HTML, terminal): its short name, each measure
+    as "mean ± sd", its 95 % interval and range, warnings where a repeat has one, the
+    varied settings but the seed (which varies within a setting)."""
+    out = pd.DataFrame({"setting": table["setting"].map(short_name), "repeats": table["repeats"]})
     for measure, name in (("final_test_acc", "final test acc"), ("best_test_acc", "best")):
         out[f"{name} (mean ± sd)"] = [
             f"{mean:.4f}" if pd.isna(sd) else f"{mean:.4f} ± {sd:.4f}"
@@ -136,4 +148,4 @@ def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     for column in ("diverged_repeats", "at_chance_repeats"):
         if table[column].any():
             out[column.replace("_", " ")] = table[column]
-    return pd.concat([out, table[varied]], axis=1)
+    return pd.concat([out, table[[key for key in varied if key != "seed"]]], axis=1)
