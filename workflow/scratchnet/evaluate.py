@@ -9,11 +9,9 @@ the networks' weights side by side would be faster, but BLAS kernels round the c
 of a wide product differently by position, and differently on different CPUs.)
 """
 
-import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +26,19 @@ from scratchnet.net import TwoLayerNet
 log = logging.getLogger(__name__)
 
 
-BLOCKS_PER_PASS = 8  # blocks whose hidden layers are scored together: fewer, larger steps
+BLOCKS_PER_PASS = 8  # blocks whose output layer is scored together: fewer, larger steps
 
 
-def _normalized(blocks: list[Block]) -> Iterator[tuple[Block, np.ndarray]]:
-    """Each block with its pixels as float32 in [0, 1], as training sees them.
-
-    One buffer for all blocks: a fresh array per block is handed back to the system and
-    faulted in again.
-    """
-    size = max((block.pixels.size for block in blocks), default=0)
-    buffer = np.empty(size, dtype=np.float32)
+def _normalized(blocks: list[Block], buffer: np.ndarray) -> list[tuple[Block, np.ndarray]]:
+    """Each block with its pixels as float32 in [0, 1], as training sees them, in
+    ``buffer`` (made once: a fresh array per block is handed back to the system and
+    faulted in again)."""
+    normalized, start = [], 0
     for block in blocks:
-        x = buffer[: block.pixels.size].reshape(block.pixels.shape)
-        yield block, normalize(block.pixels, out=x)
+        x = buffer[start : start + block.pixels.size].reshape(block.pixels.shape)
+        normalized.append((block, normalize(block.pixels, out=x)))
+        start += block.pixels.size
+    return normalized
 
 
 class _Tally:
@@ -57,30 +54,38 @@ class _Tally:
         self.count += len(labels)
 
 
+def pass_rows(blocks: list[Block]) -> int:
+    """The most images one pass scores at once."""
+    return BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
+
+
 def accuracies_and_losses(
     nets: list[TwoLayerNet], blocks: list[Block]
 ) -> list[tuple[float, float]]:
     """Per network: fraction classified right and mean cross-entropy over ``blocks``,
     exactly as when it is scored alone.
 
-    The output layer, softmax and loss run on several blocks at once, in buffers made once.
+    A pass normalizes BLOCKS_PER_PASS blocks once for all the networks; each network then
+    computes their hidden layers block by block and scores them in one output layer, in
+    buffers made once and shared by the networks in turn.
     """
     hidden_size, classes = nets[0].params["W2"].shape
-    rows = BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
-    hidden = np.empty((len(nets), rows, hidden_size), dtype=nets[0].dtype)
+    rows = pass_rows(blocks)
+    passes = [blocks[i : i + BLOCKS_PER_PASS] for i in range(0, len(blocks), BLOCKS_PER_PASS)]
+    largest = max((sum(block.pixels.size for block in group) for group in passes), default=0)
+    pixels = np.empty(largest, dtype=np.float32)
+    hidden = np.empty((rows, hidden_size), dtype=nets[0].dtype)
     scores = np.empty((classes, rows), dtype=nets[0].dtype)
     tallies = [_Tally() for _ in nets]
-    normalized = _normalized(blocks)
-    for _ in range(0, len(blocks), BLOCKS_PER_PASS):
-        filled, labels = 0, []
-        for block, x in itertools.islice(normalized, BLOCKS_PER_PASS):
-            end = filled + len(x)
-            for net, layer in zip(nets, hidden, strict=True):
-                net.hidden(x, block.columns, out=layer[filled:end])
-            filled, labels = end, [*labels, block.labels]
-        labels = np.concatenate(labels)
-        for net, layer, tally in zip(nets, hidden, tallies, strict=True):
-            tally.add(net.class_scores(layer[:filled], out=scores[:, :filled]), labels)
+    for group in passes:
+        normalized = _normalized(group, pixels)
+        labels = np.concatenate([block.labels for block in group])
+        for net, tally in zip(nets, tallies, strict=True):
+            filled = 0
+            for block, x in normalized:
+                net.hidden(x, block.columns, out=hidden[filled : filled + len(x)])
+                filled += len(x)
+            tally.add(net.class_scores(hidden[:filled], out=scores[:, :filled]), labels)
     return [(t.correct / t.count, t.loss_sum / t.count) for t in tallies]
 
 
@@ -89,7 +94,8 @@ def predictions(net: TwoLayerNet, blocks: list[Block]) -> tuple[np.ndarray, np.n
     image, in the blocks' order; the predictions are exactly those accuracies_and_losses
     counts."""
     predicted, probabilities, labels = [], [], []
-    for block, x in _normalized(blocks):
+    buffer = np.empty(max((block.pixels.size for block in blocks), default=0), np.float32)
+    for block, x in (_normalized([block], buffer)[0] for block in blocks):
         scores = net.class_scores(net.hidden(x, block.columns))
         predicted.append(scores.argmax(axis=0))
         probabilities.append(softmax(scores.T))
