@@ -204,6 +204,14 @@ def parse_planned_jobs(output: str) -> list[tuple[str, dict]]:
     return jobs
 
 
+@pytest.fixture(autouse=True)
+def _figures_closed():
+    """Each test's matplotlib figures are closed after it (pyplot keeps them otherwise)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.fixture
 def tiny_mirror(tmp_path) -> tuple[Path, dict[str, str]]:
     folder = tmp_path / "mirror"

@@ -20,18 +20,33 @@ def curves(names, finals):
     return out
 
 
-def summary_of(settings: dict[str, dict], finals: dict[str, float]) -> pd.DataFrame:
+def summary_of(settings: dict[str, dict], finals: dict[str, float], setting_of=None):
+    """The per-run summary (ranked) and its table per setting: each run its own setting,
+    unless ``setting_of`` says which setting it repeats."""
     rows = [
         {
             "run": name,
+            "setting": (setting_of or {}).get(name, name),
+            "seed": 0,
             **values,
             "final_test_acc": finals[name],
             "best_test_acc": finals[name],
             "diverged_at_epoch": pd.NA,
+            "at_chance": False,
         }
         for name, values in settings.items()
     ]
-    return pd.DataFrame(rows).sort_values("final_test_acc", ascending=False, ignore_index=True)
+    summary = pd.DataFrame(rows).sort_values("final_test_acc", ascending=False, ignore_index=True)
+    keys = [key for key in summary.columns if key in {"hidden_size", "learning_rate", "seed"}]
+    return summary, spread.by_setting(summary, keys)
+
+
+def setting_curves(summary, tables):
+    """Each setting's runs' tables, as results.write_summary gathers them."""
+    grouped = {}
+    for run, setting in zip(summary["run"], summary["setting"], strict=True):
+        grouped.setdefault(setting, []).append(tables[run])
+    return grouped
 
 
 GRID = {
@@ -43,8 +58,8 @@ FINALS = dict(zip(GRID, (0.9464, 0.9651, 0.9512, 0.9712), strict=True))
 
 
 def test_two_varied_settings_give_a_heatmap_with_every_cell_and_the_best_marked():
-    summary = summary_of(GRID, FINALS)
-    fig = compare.heatmap_or_ranking(summary, ["hidden_size", "learning_rate"], "mnist, 4 runs")
+    summary, table = summary_of(GRID, FINALS)
+    fig = compare.heatmap_or_ranking(table, summary, ["hidden_size", "learning_rate"], "4 runs")
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert sorted(texts) == sorted(["0.9464", "0.9651", "0.9512", f"{compare.BEST} 0.9712"])
@@ -52,13 +67,14 @@ def test_two_varied_settings_give_a_heatmap_with_every_cell_and_the_best_marked(
     assert best.get_position() == (1, 1)  # hidden 100 (row 1), learning rate 0.5 (column 1)
     assert [label.get_text() for label in ax.get_yticklabels()] == ["50", "100"]
     assert ax.get_xlabel() == "learning_rate" and ax.get_ylabel() == "hidden_size"
+    assert "not measured" in fig.texts[-1].get_text()  # one seed each: says so
 
 
 @pytest.mark.parametrize("varied", [["learning_rate"], ["hidden_size", "learning_rate", "seed"]])
 def test_one_or_three_varied_settings_rank_the_runs_best_on_top(varied):
     settings = {name: {**values, "seed": i} for i, (name, values) in enumerate(GRID.items())}
-    summary = summary_of(settings, FINALS)
-    fig = compare.heatmap_or_ranking(summary, varied, "mnist, 4 runs")
+    summary, table = summary_of(settings, FINALS)
+    fig = compare.heatmap_or_ranking(table, summary, varied, "mnist, 4 runs")
     ax = fig.axes[0]
     ticks = dict(
         zip(ax.get_yticks(), [label.get_text() for label in ax.get_yticklabels()], strict=True)
@@ -68,14 +84,19 @@ def test_one_or_three_varied_settings_rank_the_runs_best_on_top(varied):
 
 
 def test_line_figures_colour_by_one_setting_style_by_another_and_zoom_the_second_half():
-    summary = summary_of(GRID, FINALS)
+    summary, table = summary_of(GRID, FINALS)
     fig = compare.accuracy_curves(
-        summary, ["hidden_size", "learning_rate"], curves(GRID, FINALS.values()), "mnist, 4 runs"
+        compare.setting_rows(table),
+        ["hidden_size", "learning_rate"],
+        setting_curves(summary, curves(GRID, FINALS.values())),
+        "mnist, 4 runs",
+        table,
     )
     full, zoom = fig.axes
     lines = full.get_lines()
     assert len({line.get_color() for line in lines}) == 2  # by hidden size
     assert len({line.get_linestyle() for line in lines}) == 2  # by learning rate
+    assert not full.collections  # one seed each: no bands
     assert zoom.get_xlim()[0] == pytest.approx(8.0)
     low, high = zoom.get_ylim()
     assert 0.8 < low < 0.95 < 0.97 < high < 1.0  # the small differences fill the panel
@@ -88,22 +109,27 @@ def test_line_figures_colour_by_one_setting_style_by_another_and_zoom_the_second
 
 def test_many_runs_get_a_legend_of_colours_and_styles_instead():
     settings = {
-        f"seed={s},learning_rate={lr}": {"seed": s, "learning_rate": lr}
+        f"seed={s}+learning_rate={lr}": {"seed": s, "learning_rate": lr}
         for s in range(5)
         for lr in (0.1, 0.2, 0.3)
     }
     finals = {name: 0.9 + i / 1000 for i, name in enumerate(settings)}
-    summary = summary_of(settings, finals)
+    summary, table = summary_of(settings, finals)
     fig = compare.loss_curves(
-        summary, ["seed", "learning_rate"], curves(settings, finals.values()), "15 runs"
+        compare.setting_rows(table),
+        ["seed", "learning_rate"],
+        setting_curves(summary, curves(settings, finals.values())),
+        "15 runs",
+        table,
     )
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(texts) == 1 + 5 + 3 and texts[0].startswith(compare.BEST)
 
 
 def test_a_single_run_draws_no_comparison(tmp_path):
-    summary = summary_of({"default": {"learning_rate": 0.1}}, {"default": 0.95})
-    written = compare.draw_all(summary, [], curves(["default"], [0.95]), "1 run", tmp_path, ["png"])
+    summary, table = summary_of({"default": {"learning_rate": 0.1}}, {"default": 0.95})
+    lines = setting_curves(summary, curves(["default"], [0.95]))
+    written = compare.draw_all(table, summary, [], lines, "1 run", tmp_path, ["png"])
     assert written == [] and list(tmp_path.iterdir()) == []
 
 
@@ -114,11 +140,8 @@ def repeated_grid(finals_per_setting: dict[str, list[float]]):
         for seed, final in enumerate(finals_per_setting[name]):
             run = name if seed == 0 else f"{name}+seed={seed}"
             settings[run], finals[run], of[run] = {**values, "seed": seed}, final, name
-    summary = summary_of(settings, finals)
-    summary.insert(1, "setting", summary["run"].map(of))
-    summary["at_chance"] = False
-    table = spread.by_setting(summary, ["hidden_size", "learning_rate", "seed"])
-    return summary, table, curves(settings, finals.values())
+    summary, table = summary_of(settings, finals, of)
+    return summary, table, setting_curves(summary, curves(settings, finals.values()))
 
 
 CLEAR = {name: [final - 0.0005, final, final + 0.0005] for name, final in FINALS.items()}
@@ -131,11 +154,9 @@ def test_with_repeats_the_heatmap_gives_mean_and_sd_and_crowns_only_beyond_noise
 ):
     summary, table, lines = repeated_grid(finals)
     varied = ["hidden_size", "learning_rate", "seed"]
-    written = compare.draw_all(summary, varied, lines, "4 x 3", tmp_path, ["png"], table)
+    written = compare.draw_all(table, summary, varied, lines, "4 x 3", tmp_path, ["png"])
     assert len(written) == 3
-    fig = compare.heatmap_or_ranking(
-        compare.spread_rows(table), varied[:2], "4 x 3", table, summary
-    )
+    fig = compare.heatmap_or_ranking(table, summary, varied[:2], "4 x 3")
     ax = fig.axes[0]
     cells = {t.get_position(): t.get_text() for t in ax.texts}
     top = table.iloc[0]
@@ -144,13 +165,7 @@ def test_with_repeats_the_heatmap_gives_mean_and_sd_and_crowns_only_beyond_noise
     note = fig.texts[-1].get_text()
     assert ("best: above the runner-up" in note) == crowned
     assert ("tied within seed noise" in note) == (not crowned)
-    accuracy = compare.accuracy_curves(
-        compare.spread_rows(table),
-        varied[:2],
-        compare.setting_curves(summary, lines),
-        "",
-        spread.verdict(table),
-    )
+    accuracy = compare.accuracy_curves(compare.setting_rows(table), varied[:2], lines, "", table)
     assert len(accuracy.axes[0].collections) == 4  # a band per setting
     legend = [t.get_text() for t in accuracy.legends[0].get_texts()]
     assert any(("(best)" if crowned else "(top, tied within seed noise)") in t for t in legend)
@@ -158,11 +173,9 @@ def test_with_repeats_the_heatmap_gives_mean_and_sd_and_crowns_only_beyond_noise
 
 def test_with_repeats_and_one_varied_setting_the_ranking_shows_every_seed_and_the_interval():
     summary, table, _ = repeated_grid(CLEAR)
-    fig = compare.heatmap_or_ranking(
-        compare.spread_rows(table), ["learning_rate"], "4 x 3", table, summary
-    )
+    fig = compare.heatmap_or_ranking(table, summary, ["learning_rate"], "4 x 3")
     ax = fig.axes[0]
-    seeds = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    seeds = [line for line in ax.get_lines() if line.get_marker() == "."]
     assert sum(len(line.get_xdata()) for line in seeds) == 12
     bars = [c for c in ax.containers if hasattr(c, "has_xerr") and c.has_xerr]
     assert len(bars) == 4

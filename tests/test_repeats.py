@@ -140,7 +140,7 @@ def three_projects(tmp_path_factory):
     config = tiny_config(tmp_path / "mirror", digests, epochs=2)
     alone = Project(tmp_path / "alone", config)
     repeated = Project(tmp_path / "repeated", {**config, "repeats": 2})
-    seed_1 = Project(tmp_path / "seed_1", {**config, "run": "default+seed=1", "seed": 1})
+    seed_1 = Project(tmp_path / "seed_1", {**config, "repeats": [1]})  # seed 1's run alone
     for project in (alone, repeated, seed_1):
         project.run()
     return alone, repeated, seed_1
@@ -161,9 +161,10 @@ def test_a_repeat_is_byte_identical_to_its_seed_run_alone_and_no_key_changes_not
     assert run_files(alone, "default") == run_files(repeated, "default")
     assert run_files(seed_1, "default+seed=1") == run_files(repeated, "default+seed=1")
     assert len(run_files(repeated, "default+seed=1")) >= 15  # checkpoints, tables, figures
-    # without the key: no setting column, no table per setting, no comparison of one run
-    assert "setting" not in read_csv(alone.path("results/summary.csv"))
-    assert not alone.path("results/summary_by_setting.csv").exists()
+    # without the key: each setting has one seed, and one run has nothing to compare
+    summary = read_csv(alone.path("results/summary.csv"))
+    assert summary["setting"].tolist() == summary["run"].tolist() == ["default"]
+    assert read_csv(alone.path("results/summary_by_setting.csv"))["repeats"].tolist() == [1]
     assert not alone.path("results/figures").exists() or not any(
         alone.path("results/figures").iterdir()
     )

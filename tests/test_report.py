@@ -74,9 +74,11 @@ def test_a_report_of_out_of_date_results_stops_with_the_users_own_command(grid, 
     result = copy.run("--report", "results/other.html", "--config", "epochs=2", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "some results of this configuration are missing or out of date" in output
-    assert "--report results/other.html --config epochs=2 --report-after-run" in output
+    assert "the results in results/ are not all of this configuration" in output
+    assert "snakemake --cores N (your --config or --configfile) --report FILE" in output
+    assert "--report-after-run" in output
     assert "Traceback" not in output and not copy.path("results/other.html").exists()
+    assert not list(copy.path(".snakemake/locks").glob("*"))  # nothing left locked
 
 
 def test_a_report_for_another_configuration_shows_only_its_runs(tmp_path, tiny_mirror):

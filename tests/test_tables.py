@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 import pytest
-from scratchnet import checkpoint, tables
+from scratchnet import checkpoint, spread, tables
 from scratchnet.net import TwoLayerNet
 
 
@@ -79,6 +79,11 @@ def write_metrics(folder, name, final, diverged=None):
     return folder / f"{name}.json"
 
 
+def planned(runs: dict[str, dict]) -> dict[str, dict]:
+    """Runs as the plan describes them: each its own setting (no repeats)."""
+    return {name: {"setting": name, "settings": settings} for name, settings in runs.items()}
+
+
 def test_the_summary_ranks_runs_best_first_and_diverged_runs_last(tmp_path):
     runs = {
         "a": {"learning_rate": 0.1},
@@ -91,9 +96,9 @@ def test_the_summary_ranks_runs_best_first_and_diverged_runs_last(tmp_path):
         name: write_metrics(tmp_path, name, finals[name], 2 if name == "b" else None)
         for name in runs
     }
-    summary = tables.summary_table(runs, files, "mnist")
+    summary = tables.summary_table(planned(runs), files, "mnist")
     assert summary["run"].tolist() == ["c", "a", "d", "b"]  # ties keep the config's order
-    assert summary.columns.tolist()[:3] == ["run", "dataset", "learning_rate"]
+    assert summary.columns.tolist()[:4] == ["run", "setting", "dataset", "learning_rate"]
     assert summary["dataset"].unique().tolist() == ["mnist"]
     assert summary["diverged_at_epoch"].iloc[:3].isna().all()
     assert summary["diverged_at_epoch"].iloc[3] == 2
@@ -123,17 +128,19 @@ def test_float_columns_render_with_fixed_decimals(column):
 
 
 def test_a_run_no_better_than_answering_the_commonest_class_is_marked_at_chance(tmp_path):
-    runs = {"stuck": {"learning_rate": 20.0}, "fine": {"learning_rate": 0.1}}
+    runs = {"stuck": {"learning_rate": 20.0, "seed": 0}, "fine": {"learning_rate": 0.1, "seed": 0}}
     files = {"stuck": write_metrics(tmp_path, "stuck", 0.098, None),
              "fine": write_metrics(tmp_path, "fine", 0.9464, None)}  # fmt: skip
     chance = tables.chance_accuracy([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
     assert chance == 0.1135  # MNIST's test set: always answering 1
-    summary = tables.summary_table(runs, files, "mnist", chance)
+    summary = tables.summary_table(planned(runs), files, "mnist", chance)
     assert summary.set_index("run")["at_chance"].to_dict() == {"fine": False, "stuck": True}
-    assert "at_chance" in tables.results_first(summary, ["learning_rate"]).columns
+    assert "at_chance" in tables.result_columns(summary, ["learning_rate"])
     healthy = summary[summary["run"] == "fine"]
-    assert "at_chance" not in tables.results_first(healthy, []).columns  # nothing to say
+    assert "at_chance" not in tables.result_columns(healthy, [])  # nothing to say
     tables.write_csv(summary, tmp_path / "summary.csv")
+    by_setting = spread.by_setting(summary, tables.setting_columns(summary))
+    tables.write_csv(by_setting, tmp_path / "summary_by_setting.csv")
     from scratchnet import show
 
     brief = show.brief(tmp_path).splitlines()

@@ -16,14 +16,14 @@ rule chapter:
             category=SECTION["chapter"],
             labels={"result": "4 the worked values (table)"},
         ),
-        figures=chapter_figures(),
+        figures=figure_group("chapter"),
     log:
         "results/logs/chapter.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=BASE_MB + 100,
+        mem_mb=plan.BASE_MB + 100,
         runtime=10,
     params:
         formats=FORMATS,

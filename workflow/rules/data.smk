@@ -24,7 +24,7 @@ rule download:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=BASE_MB,
+        mem_mb=plan.BASE_MB,
         runtime=30,
     params:
         sha256=file_sha256,
@@ -50,7 +50,7 @@ rule prepare:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=data_mem_mb(),
+        mem_mb=unpacking_mem_mb,
         runtime=10,
     params:
         dataset=DATASET,
@@ -76,7 +76,7 @@ rule normalize:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=data_mem_mb(),
+        mem_mb=reading_mem_mb,
         runtime=10,
     params:
         code=code_digest("normalize"),
@@ -96,7 +96,7 @@ rule pack_evaluation:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=data_mem_mb(),
+        mem_mb=reading_mem_mb,
         runtime=10,
     params:
         code=code_digest("pack-evaluation"),
@@ -120,7 +120,7 @@ rule classes:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=BASE_MB,
+        mem_mb=plan.BASE_MB,
         runtime=5,
     params:
         names=json.dumps(CLASS_NAMES),

@@ -1,4 +1,5 @@
-# Around a run: the warm worker while jobs run, and the results in the terminal at the end.
+# Around a run that executes jobs (not a dry run): folders it cannot write named first, the
+# warm worker while jobs run, and the results in the terminal at the end.
 #
 # The warm worker (workflow/scratchnet/worker.py): one process with NumPy, pandas and
 # matplotlib loaded forks each `python -m scratchnet` job, instead of each job starting
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from scratchnet import atomic, errors
 
 WORKER = {}
 # An optional switch, so not an `envvars:` entry (that would make it required).
@@ -28,10 +31,15 @@ def start_worker():
     socket_path = str(folder / "socket")
     watched, held = os.pipe()  # both ends close on exec: no job inherits them
     os.makedirs(Path(WORKER_LOG).parent, exist_ok=True)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(CODE_DIR),
+    }  # as every job (common.smk)
     with open(WORKER_LOG, "ab") as log:
         WORKER["process"] = subprocess.Popen(
             [sys.executable, "-m", "scratchnet", "serve", "--socket", socket_path,
              "--watch-fd", str(watched)],
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -62,7 +70,19 @@ def print_results():
         pass  # a run of only some targets: nothing summarised yet
 
 
+def require_writable():
+    """Name a folder the jobs cannot write to before any job runs (not a traceback from
+    the first job that tries)."""
+    runs = (layout.run_folder(run) for run in RUNS)
+    path = atomic.unwritable([layout.RESULTS, DATA_DIR, *runs])
+    if path:
+        raise WorkflowError(
+            f"{path}: not writable, and the workflow writes there; {errors.WRITABLE_FIX}"
+        )
+
+
 onstart:
+    require_writable()
     start_worker()
 
 

@@ -13,7 +13,7 @@ rule learned:
         **PREPARED,
         eval_pixels=EVALUATION_SET["pixels"],
         eval_index=EVALUATION_SET["index"],
-        initial=checkpoint_path("{run}", 0),
+        initial=layout.checkpoint("{run}", 0),
         final=final_checkpoint,
         classes=CLASSES_JSON,
     output:

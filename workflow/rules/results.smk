@@ -39,7 +39,7 @@ rule run_results:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=BASE_MB + 100,
+        mem_mb=reading_mem_mb,
         runtime=10,
     params:
         check=gradcheck_args(),

@@ -14,12 +14,12 @@ rule summary:
         loss=all_runs("loss.csv"),
         about=DATASET_JSON,
     output:
-        csv="results/summary.csv",
+        csv=layout.SUMMARY,
         table=report(
             "results/summary.html",
             caption="../report/summary.rst",
             category=SECTION["summary"],
-            labels={"result": summary_label()},
+            labels={"result": "1 settings and runs, ranked (table)"},
         ),
         dataset=report(
             f"{DATA_DIR}/dataset.html",
@@ -27,23 +27,22 @@ rule summary:
             category=SECTION["data"],
             labels={"result": f"{DATASET}: files, checksums, classes"},
         ),
-        figures=comparison_figures(),
-        by_setting=spread_table(),
+        by_setting=layout.SUMMARY_BY_SETTING,
+        described=layout.SUMMARY_JSON,
+        figures=figure_group("comparison"),
     log:
-        "results/logs/summary.log",
+        f"results/{layout.LOGS}/summary.log",
     priority: PRIORITY["results"]
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
-        mem_mb=BASE_MB + 300,
+        mem_mb=plan.BASE_MB + 300,
         runtime=30,
     params:
-        runs=runs_json(),
-        folders=run_folders(),
+        plan=SUMMARY_ARGS,
         formats=FORMATS,
-        repeats=repeats_args(),
         code=code_digest("summary"),
     shell:
-        "python -m scratchnet summary --runs {params.runs:q} --run-folders {params.folders:q} "
-        "--dataset-json {input.about} --out results --formats {params.formats} {params.repeats} > {log} 2>&1"
+        "python -m scratchnet summary --plan {params.plan:q} --dataset-json {input.about} "
+        "--out results --formats {params.formats} > {log} 2>&1"

@@ -1,4 +1,4 @@
-# Training: one job per span of up to EPOCHS_PER_JOB epochs, writing per epoch its
+# Training: one job per span of up to plan.EPOCHS_PER_JOB epochs, writing per epoch its
 # checkpoint (with the epoch's mini-batch losses) and its seconds; the first also writes
 # epoch 0 (the seeded initial network), each later one continues from the previous job's
 # last checkpoint, so a run resumes and extends job by job. One rule per span
@@ -6,19 +6,19 @@
 # set of files.
 
 
-for (first, last), runs in training_rules().items():
+for (first, last), runs in plan.spans(RUNS).items():
 
     rule:
         name:
-            f"train_epochs_{epoch_name(first)}_{epoch_name(last)}"
+            f"train_epochs_{layout.epoch_name(first)}_{layout.epoch_name(last)}"
         input:
             **PREPARED,
             previous=previous_checkpoint(first),
         output:
-            checkpoints=chunk_checkpoints(first, last),
-            timing=chunk_timings(first, last),
+            checkpoints=layout.checkpoints("{run}", first, last),
+            timing=layout.timings("{run}", first, last),
         log:
-            f"results/{{run}}/logs/train_epochs_{epoch_range(first, last)}.log",
+            f"results/{{run}}/logs/train_epochs_{layout.span_name(first, last)}.log",
         wildcard_constraints:
             run=run_pattern(runs),
         priority: training_priority(first)
@@ -29,8 +29,7 @@ for (first, last), runs in training_rules().items():
             mem_mb=training_mem_mb,
             runtime=training_runtime,
         params:
-            model=model_args,
-            training=training_args,
+            settings=run_args,
             start=training_start(first),
             num_classes=DATASET_SPEC["num_classes"],
             code=code_digest("train"),
@@ -38,4 +37,4 @@ for (first, last), runs in training_rules().items():
             "python -m scratchnet train {params.start} --pixels {input.pixels} "
             "--labels {input.labels} --checkpoints {output.checkpoints} "
             "--timing {output.timing} "
-            "--num-classes {params.num_classes} {params.model} {params.training} > {log} 2>&1"
+            "--num-classes {params.num_classes} {params.settings} > {log} 2>&1"

@@ -9,6 +9,17 @@ from pathlib import Path
 import numpy as np
 
 
+def unwritable(folders: Iterable[str | os.PathLike]) -> Path | None:
+    """The first of ``folders`` (each that exists, and the folders right inside it) this
+    process cannot write to, or None."""
+    for folder in map(Path, folders):
+        inside = (p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else ()
+        for path in (folder, *inside):
+            if path.exists() and not os.access(path, os.W_OK):
+                return path
+    return None
+
+
 def temp_path_for(target: Path) -> Path:
     """A sibling name that no rule declares as output and that is unique per process."""
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -11,6 +11,7 @@ import numpy as np
 
 from scratchnet.atomic import write_text_atomically
 from scratchnet.functions import (
+    CROSS_ENTROPY_DELTA,
     cross_entropy_error,
     gradient_descent_path,
     mean_squared_error,
@@ -57,7 +58,7 @@ class SimpleNet:
         """dL/dW = x (softmax(xW) - t), scaled as the book's cross-entropy guard makes it."""
         y = softmax(x @ self.W)
         picked = float(y @ t)
-        return np.outer(x, (y - t) * picked / (picked + 1e-7))
+        return np.outer(x, (y - t) * picked / (picked + CROSS_ENTROPY_DELTA))
 
 
 def worked_values() -> dict:

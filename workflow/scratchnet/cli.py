@@ -20,7 +20,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from scratchnet.errors import KnownError  # noqa: E402
+from scratchnet.errors import WRITABLE_FIX, KnownError  # noqa: E402
 
 log = logging.getLogger("scratchnet")
 PACKAGE = Path(__file__).resolve().parent
@@ -163,14 +163,7 @@ def cmd_predict(args) -> None:
 def cmd_summary(args) -> None:
     from scratchnet.results import write_summary
 
-    runs = json.loads(args.runs)
-    if len(runs) != len(args.run_folders):
-        raise UsageError(f"{len(runs)} runs in --runs but {len(args.run_folders)} run folders")
-    folders = dict(zip(runs, map(Path, args.run_folders), strict=True))
-    setting_of = json.loads(args.setting_of) if args.setting_of else None
-    if setting_of is not None and set(setting_of) != set(runs):
-        raise UsageError("--setting-of must name the setting of every run of --runs")
-    write_summary(runs, folders, Path(args.dataset_json), Path(args.out), args.formats, setting_of)
+    write_summary(json.loads(args.plan), Path(args.dataset_json), Path(args.out), args.formats)
 
 
 def cmd_chapter(args) -> None:
@@ -347,15 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_learned)
 
     p = sub.add_parser("summary", help="the summary and comparison of the runs")
-    p.add_argument("--runs", required=True, help="JSON: run name -> its settings, in order")
-    p.add_argument("--run-folders", nargs="+", required=True, help="each run's results folder")
+    p.add_argument("--plan", required=True, help="JSON: what the results are of (plan.described)")
     p.add_argument("--dataset-json", required=True, help="dataset.json written by prepare")
-    p.add_argument("--out", required=True, help="the results folder")
-    p.add_argument(
-        "--setting-of",
-        help="JSON: run name -> the setting it repeats with another seed (config `repeats`); "
-        "adds summary_by_setting.csv and draws the spread over seeds",
-    )
+    p.add_argument("--out", required=True, help="the results folder, with a folder per run")
     _figure_args(p)
     p.set_defaults(func=cmd_summary)
 
@@ -405,7 +392,7 @@ def _one_line(exc: BaseException) -> str:
         return str(exc)
     fixes = {
         errno.ENOSPC: "free some space and run snakemake again (it redoes this job)",
-        errno.EACCES: "make it writable (or work elsewhere) and run snakemake again",
+        errno.EACCES: f"{WRITABLE_FIX}, and run snakemake again",
         errno.EROFS: "the file system is read-only: work in a writable folder",
         errno.ENOENT: "run snakemake to make it",
     }

@@ -1,17 +1,19 @@
-"""Figures that compare runs and answer "which run is best".
+"""Figures that compare settings and answer "which is best".
 
-- ``compare_heatmap``: with two varied settings, final test accuracy per grid cell,
-  annotated, best cell outlined; otherwise the runs ranked by final test accuracy, with
-  their best test accuracy beside it.
-- ``compare_accuracy`` and ``compare_loss``: one line per run, coloured by the first
-  varied setting and styled by the second, the legend outside the data, and a zoomed
-  panel on the second half of training, where the differences are small.
+A setting is trained with one seed or, with `repeats`, several (its table per setting is
+spread.by_setting's); the figures show settings:
 
-With repeats over seeds (``spread`` is the table per setting, spread.by_setting) the
-same figures show settings: cells "mean ± sd", the ranking as means with their 95 %
-intervals and every seed's result, the curves as the mean with a band from the lowest to
-the highest seed. The first setting is crowned only when it beats the runner-up beyond
-seed noise; otherwise the figure says they are tied.
+- ``compare_heatmap``: with two varied settings, final test accuracy per grid cell
+  ("mean ± sd" over seeds where there are several), the best cell outlined; otherwise the
+  settings ranked by final test accuracy, with their best epoch's accuracy beside it,
+  every seed's result and the 95 % interval of the mean where there are several.
+- ``compare_accuracy`` and ``compare_loss``: a line per setting (the mean, in a band from
+  the lowest to the highest seed where there are several), coloured by the first varied
+  setting and styled by the second, the legend outside the data, and a zoomed panel on
+  the second half of training, where the differences are small.
+
+The first setting is crowned as spread.verdict allows, and every figure says what may be
+claimed of it (spread.claim).
 """
 
 import warnings
@@ -23,58 +25,47 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from scratchnet import spread
+from scratchnet.names import short_name
 from scratchnet.plots import figure, moving_average, save, smoothing_window
-from scratchnet.spread import BEST as BEST_CLAIM
-from scratchnet.spread import TIED, verdict
 
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-MAX_LEGEND_RUNS = 12  # beyond this, the legend explains colours and styles instead of runs
-BEST = "\u2605"  # a star marks the best run
+MAX_LEGEND_RUNS = 12  # beyond this, the legend explains colours and styles instead of lines
+BEST = "\u2605"  # a star marks the best setting
 DIVERGED_COLOR = "0.6"
+
+Curves = dict[str, list[tuple[pd.DataFrame, pd.DataFrame]]]  # setting -> its runs' tables
 
 
 def draw_all(
+    by_setting: pd.DataFrame,
     summary: pd.DataFrame,
     varied: list[str],
-    curves: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+    curves: Curves,
     title: str,
     folder: Path,
     formats: list[str],
-    spread: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Every comparison figure into ``folder``; none for a single run: nothing to compare.
-    With ``spread`` (repeats over seeds), the figures compare settings."""
+    ``summary``: the per-run rows; ``curves``: each setting's runs' accuracy and loss
+    tables."""
     if len(summary) < 2:
         return []
-    claimed = BEST_CLAIM
-    if spread is None:
-        ranked_figure = heatmap_or_ranking(summary, varied, title)
-    else:
-        varied = [key for key in varied if key != "seed"]
-        rows = spread_rows(spread)
-        ranked_figure = heatmap_or_ranking(rows, varied, title, spread, summary)
-        curves, summary, claimed = setting_curves(summary, curves), rows, verdict(spread)
-    return [
-        *save(ranked_figure, folder / "compare_heatmap", formats),
-        *save(
-            accuracy_curves(summary, varied, curves, title, claimed),
-            folder / "compare_accuracy",
-            formats,
-        ),
-        *save(
-            loss_curves(summary, varied, curves, title, claimed), folder / "compare_loss", formats
-        ),
-    ]
+    varied = [key for key in varied if key in by_setting]
+    rows = setting_rows(by_setting)
+    figures = {
+        "compare_heatmap": heatmap_or_ranking(by_setting, summary, varied, title),
+        "compare_accuracy": accuracy_curves(rows, varied, curves, title, by_setting),
+        "compare_loss": loss_curves(rows, varied, curves, title, by_setting),
+    }
+    return [path for name, fig in figures.items() for path in save(fig, folder / name, formats)]
 
 
-# --- repeats over seeds -------------------------------------------------------------------
-
-
-def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
-    """The table per setting read as runs: its name, settings and mean accuracies; a
-    setting counts as diverged when all its repeats did."""
-    rows = spread.rename(
+def setting_rows(by_setting: pd.DataFrame) -> pd.DataFrame:
+    """The table per setting read as rows of the figures: its name, settings and mean
+    accuracies; a setting counts as diverged when all its runs did."""
+    rows = by_setting.rename(
         columns={
             "setting": "run",
             "final_test_acc_mean": "final_test_acc",
@@ -88,37 +79,15 @@ def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def setting_curves(
-    summary: pd.DataFrame, curves: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
-) -> dict[str, list[tuple[pd.DataFrame, pd.DataFrame]]]:
-    """Each setting's runs' accuracy and loss tables (per-repeat ``summary``: a setting
-    column)."""
-    grouped = {}
-    for run, setting in zip(summary["run"], summary["setting"], strict=True):
-        grouped.setdefault(setting, []).append(curves[run])
-    return grouped
-
-
 def _band(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     """x, mean, lowest and highest of lines over the same x (repeats of one setting;
     cut to the shortest should one have stopped early); non-finite values left out."""
     length = min(len(x) for x in xs)
     stacked = np.vstack([y[:length] for y in ys]).astype(float)
     stacked[~np.isfinite(stacked)] = np.nan
-    with warnings.catch_warnings():
+    with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a point no repeat has: nan
         return xs[0][:length], np.nanmean(stacked, 0), np.nanmin(stacked, 0), np.nanmax(stacked, 0)
-
-
-def noise_note(spread: pd.DataFrame) -> str:
-    """What the figure may claim about the first setting, in words."""
-    n = "-".join(sorted({str(n) for n in spread["repeats"]}))
-    said = verdict(spread)
-    if said == BEST_CLAIM:
-        return f"{BEST} best: above the runner-up by more than seed noise ({n} seeds each)"
-    if said == TIED:
-        return f"no best: the top two are tied within seed noise ({n} seeds each)"
-    return f"{n} seeds of one setting: nothing to compare it with"
 
 
 def _label(row: pd.Series, varied: list[str]) -> str:
@@ -131,166 +100,120 @@ def _short(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _best_name(summary: pd.DataFrame) -> str:
-    return summary.iloc[0]["run"]  # the summary is ranked
-
-
 # --- the heatmap, or the ranking --------------------------------------------------------
 
 
 def heatmap_or_ranking(
-    summary: pd.DataFrame,
-    varied: list[str],
-    title: str,
-    spread: pd.DataFrame | None = None,
-    repeats: pd.DataFrame | None = None,
+    by_setting: pd.DataFrame, summary: pd.DataFrame, varied: list[str], title: str
 ) -> plt.Figure:
-    """The heatmap of two varied settings, else the ranking; with ``spread``, of the
-    settings' means over seeds (``repeats``: the per-repeat rows)."""
+    """The heatmap of two varied settings, else the ranking (``summary``: per-run rows)."""
     if len(varied) == 2:
-        return heatmap(summary, *varied, title, spread)
-    if spread is not None:
-        return spread_ranking(spread, repeats, varied, title)
-    return ranking(summary, varied, title)
+        return heatmap(by_setting, *varied, title)
+    return ranking(by_setting, summary, varied, title)
 
 
-def heatmap(
-    summary: pd.DataFrame,
-    rows_key: str,
-    columns_key: str,
-    title: str,
-    spread: pd.DataFrame | None = None,
-) -> plt.Figure:
-    """Final test accuracy per (rows_key, columns_key) cell; blank where no run has it.
-    With ``spread``: the mean ± sd over seeds, the best outlined only beyond seed noise."""
-    grid = summary.pivot_table(
-        index=rows_key, columns=columns_key, values="final_test_acc", aggfunc="max"
-    )
-    if spread is None:
-        heading, sd, claimed = f"Final test accuracy — {title}", None, True
-    else:
-        heading = f"Final test accuracy, mean ± sd over seeds — {title}"
-        sd = spread.pivot_table(
-            index=rows_key, columns=columns_key, values="final_test_acc_sd", aggfunc="max"
-        ).to_numpy(dtype=float)
-        claimed = verdict(spread) == BEST_CLAIM
-    fig, ax = figure((7, 5.2), heading, left=0.16, right=0.86, bottom=0.12)
+def heatmap(by_setting: pd.DataFrame, rows_key: str, columns_key: str, title: str) -> plt.Figure:
+    """Final test accuracy per (rows_key, columns_key) cell, "mean ± sd" where a setting
+    has several seeds; blank where no setting has it; the best outlined if crowned."""
+    grids = {
+        measure: by_setting.pivot_table(
+            index=rows_key, columns=columns_key, values=measure, aggfunc="max", dropna=False
+        )
+        for measure in ("final_test_acc_mean", "final_test_acc_sd")
+    }
+    grid, sd = grids["final_test_acc_mean"], grids["final_test_acc_sd"].to_numpy(dtype=float)
+    several = spread.has_repeats(by_setting)
+    heading = "Final test accuracy" + (", mean ± sd over seeds" if several else "")
+    fig, ax = figure((7, 5.2), f"{heading} — {title}", left=0.16, right=0.86, bottom=0.14)
     values = grid.to_numpy(dtype=float)
     image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-    label = "final test accuracy" + ("" if spread is None else " (mean)")
+    label = "final test accuracy" + (" (mean)" if several else "")
     fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, label=label)
     ax.set_xticks(range(len(grid.columns)), [_short(v) for v in grid.columns])
     ax.set_yticks(range(len(grid.index)), [_short(v) for v in grid.index])
     ax.set(xlabel=columns_key, ylabel=rows_key)
-    best = summary.iloc[0]
+    best = by_setting.iloc[0]
+    crowned = spread.crowned(by_setting)
     middle = np.nanmean(values) if np.isfinite(values).any() else 0
     for (i, j), value in np.ndenumerate(values):
         is_best = (
-            claimed and grid.index[i] == best[rows_key] and grid.columns[j] == best[columns_key]
+            crowned and grid.index[i] == best[rows_key] and grid.columns[j] == best[columns_key]
         )
         text = "" if np.isnan(value) else f"{value:.4f}"
-        if sd is not None and text and not np.isnan(sd[i, j]):
+        if text and not np.isnan(sd[i, j]):
             text += f"\n± {sd[i, j]:.4f}"
         if is_best and text:
             text = f"{BEST} {text}"
         color = "black" if value >= middle else "white"
-        ax.text(
-            j,
-            i,
-            text,
-            ha="center",
-            va="center",
-            color=color,
-            fontweight="bold" if is_best else "normal",
-        )
+        weight = "bold" if is_best else "normal"
+        ax.text(j, i, text, ha="center", va="center", color=color, fontweight=weight)
         if is_best:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=3, ec="red"))
-    if spread is not None:
-        fig.text(0.02, 0.015, noise_note(spread), fontsize=9)
+    _note(fig, by_setting)
     return fig
 
 
-def ranking(summary: pd.DataFrame, varied: list[str], title: str) -> plt.Figure:
-    """The runs best first, final test accuracy (filled) and best test accuracy (open)."""
-    height = min(2 + 0.28 * len(summary), 30)
-    fig, ax = figure((8, height), f"Runs ranked by final test accuracy — {title}", left=0.38)
-    positions = np.arange(len(summary))[::-1]  # the best at the top
-    labels = []
-    for position, (_, row) in zip(positions, summary.iterrows(), strict=True):
-        diverged = not pd.isna(row["diverged_at_epoch"])
-        color = DIVERGED_COLOR if diverged else "tab:blue"
-        ax.plot([row["final_test_acc"], row["best_test_acc"]], [position] * 2, color=color, lw=1)
-        ax.plot(row["final_test_acc"], position, "o", color=color, ms=7)
-        ax.plot(row["best_test_acc"], position, "o", mfc="none", color=color, ms=7)
-        label = _label(row, varied)
-        if diverged:
-            label += f" (diverged at epoch {int(row['diverged_at_epoch'])})"
-        labels.append(label)
-    labels[0] = f"{BEST} {labels[0]}"
-    ax.set_yticks(positions, labels, fontsize=8)
-    ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.set_xlabel("test accuracy")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(
-        handles=[
-            Line2D([], [], marker="o", ls="", color="tab:blue", label="final"),
-            Line2D([], [], marker="o", ls="", mfc="none", color="tab:blue", label="best epoch"),
-        ],
-        loc="lower left",
-        bbox_to_anchor=(0, 1.0),
-        ncol=2,
-        frameon=False,
-        fontsize=8,
-    )
-    return fig
+def _note(fig: plt.Figure, by_setting: pd.DataFrame) -> None:
+    """What may be claimed of the first setting, under the figure."""
+    first = short_name(by_setting["setting"].iloc[0])
+    fig.text(0.02, 0.015, f"{first}, the first, is {spread.claim(by_setting)}", fontsize=9)
 
 
-def spread_ranking(
-    spread: pd.DataFrame, repeats: pd.DataFrame, varied: list[str], title: str
+def ranking(
+    by_setting: pd.DataFrame, summary: pd.DataFrame, varied: list[str], title: str
 ) -> plt.Figure:
-    """The settings by mean final test accuracy: each seed's result (dots), the mean
-    (diamond) and its 95 % interval (bar); crowned only beyond seed noise."""
-    height = min(3 + 0.34 * len(spread), 30)
+    """The settings by mean final test accuracy, best on top: the mean final (filled) and
+    best epoch's (open) accuracy; where a setting has several seeds, each seed's final
+    result (dots) and the 95 % interval of the mean (bar)."""
+    several = spread.has_repeats(by_setting)
+    height = min(2.6 + 0.3 * len(by_setting), 30)
+    heading = "Settings ranked by final test accuracy" + (", mean over seeds" if several else "")
     fig, ax = figure(
         (8, height),
-        f"Settings ranked by mean final test accuracy over seeds — {title}",
+        f"{heading} — {title}",
         axes_titles=True,  # room for the legend above the axes
         left=0.38,
         bottom=0.6 / height + 0.1,
     )
-    positions = np.arange(len(spread))[::-1]
+    positions = np.arange(len(by_setting))[::-1]  # the best at the top
     labels = []
-    for position, (_, row) in zip(positions, spread.iterrows(), strict=True):
-        mean = row["final_test_acc_mean"]
-        seeds = repeats.loc[repeats["setting"] == row["setting"], "final_test_acc"]
-        ax.plot(seeds, [position] * len(seeds), "o", color="tab:blue", alpha=0.45, ms=5)
-        low, high = row["final_test_acc_ci95_low"], row["final_test_acc_ci95_high"]
-        if np.isfinite(low):
-            ax.errorbar(mean, position, xerr=[[mean - low], [high - mean]], fmt="none",
+    for position, (_, row) in zip(positions, by_setting.iterrows(), strict=True):
+        diverged = row["diverged_repeats"] == row["repeats"]
+        color = DIVERGED_COLOR if diverged else "tab:blue"
+        final, best = row["final_test_acc_mean"], row["best_test_acc_mean"]
+        if row["repeats"] > 1:
+            seeds = summary.loc[summary["setting"] == row["setting"], "final_test_acc"]
+            ax.plot(seeds, [position] * len(seeds), ".", color=color, alpha=0.45, ms=7)
+            low, high = row["final_test_acc_ci95_low"], row["final_test_acc_ci95_high"]
+            ax.errorbar(final, position, xerr=[[final - low], [high - final]], fmt="none",
                         ecolor="black", capsize=4, lw=1.5)  # fmt: skip
-        ax.plot(mean, position, "D", color="black", ms=7)
-        labels.append(f"{_label(row.rename({'setting': 'run'}), varied)} (n={row['repeats']})")
-    claimed = verdict(spread) == BEST_CLAIM
-    if claimed:
+        ax.plot([final, best], [position] * 2, color=color, lw=1)
+        ax.plot(final, position, "o", color=color, ms=7)
+        ax.plot(best, position, "o", mfc="none", color=color, ms=7)
+        label = _label(row.rename({"setting": "run"}), varied)
+        if several:
+            label += f" (n={row['repeats']})"
+        labels.append(label + (" (diverged)" if diverged else ""))
+    crowned = spread.crowned(by_setting)
+    if crowned:
         labels[0] = f"{BEST} {labels[0]}"
     ax.set_yticks(positions, labels, fontsize=8)
-    if claimed:
+    if crowned:
         ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.set_xlabel("final test accuracy")
+    ax.set_xlabel("test accuracy")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(
-        handles=[
-            Line2D([], [], marker="o", ls="", color="tab:blue", alpha=0.45, label="one seed"),
-            Line2D([], [], marker="D", ls="", color="black", label="mean"),
+    keys = [
+        Line2D([], [], marker="o", ls="", color="tab:blue", label="final" + " (mean)" * several),
+        Line2D([], [], marker="o", ls="", mfc="none", color="tab:blue", label="best epoch"),
+    ]
+    if several:
+        keys += [
+            Line2D([], [], marker=".", ls="", color="tab:blue", alpha=0.45, label="one seed"),
             Line2D([], [], marker="|", ls="-", color="black", label="95 % interval of the mean"),
-        ],
-        loc="lower left",
-        bbox_to_anchor=(0, 1.0),
-        ncol=3,
-        frameon=False,
-        fontsize=8,
-    )
-    fig.text(0.02, 0.015, noise_note(spread), fontsize=9)
+        ]
+    ax.legend(handles=keys, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(keys),
+              frameon=False, fontsize=8)  # fmt: skip
+    _note(fig, by_setting)
     return fig
 
 
@@ -350,41 +273,40 @@ def _sort_key(value):
 
 
 def curves_figure(
-    summary: pd.DataFrame,
+    rows: pd.DataFrame,
     varied: list[str],
     lines: dict[str, tuple[np.ndarray, ...]],
     labels: tuple[str, str],
     title: str,
-    claimed: str = BEST_CLAIM,
+    by_setting: pd.DataFrame,
 ) -> plt.Figure:
-    """All runs' lines on the left, the second half of training zoomed on the right. A
-    line of four arrays (x, mean, lowest, highest: repeats over seeds) gets its band;
-    ``claimed``: what the first row is (spread.verdict): "best", "tied within seed
-    noise" with the second, or, for "one setting", nothing is said."""
-    styles = _Styles(summary, varied)
+    """Every setting's line on the left, the second half of training zoomed on the right
+    (``rows``: setting_rows). A line of four arrays (x, mean, lowest, highest: a setting
+    over several seeds) gets its band; the first setting's label says what may be claimed
+    of it (spread.verdict)."""
+    styles = _Styles(rows, varied)
     fig, (full, zoom) = figure(
         (12, 5), title, ncols=2, axes_titles=True, left=0.06, right=0.72, wspace=0.22
     )
-    best = _best_name(summary)
-    handles = []
-    for _, row in summary.iterrows():
+    said, handles = spread.verdict(by_setting), []
+    for i, (_, row) in enumerate(rows.iterrows()):
         x, y, *band = lines[row["run"]]
         style = styles.of(row)
         diverged = not pd.isna(row["diverged_at_epoch"])
         if diverged:
             style["color"] = DIVERGED_COLOR
         every = max(1, len(x) // 20)
-        width = 2.6 if row["run"] == best else 1.2
         for ax in (full, zoom):
-            (line,) = ax.plot(x, y, lw=width, markersize=4, markevery=every, **style)
+            (line,) = ax.plot(
+                x, y, lw=2.6 if i == 0 else 1.2, markersize=4, markevery=every, **style
+            )
             if band:
                 ax.fill_between(x, *band, color=style["color"], alpha=0.18, lw=0)
         label = _label(row, varied)
-        if row["run"] == best:
-            label = {
-                BEST_CLAIM: f"{BEST} {label} (best)",
-                TIED: f"{label} (top, tied within seed noise)",
-            }.get(claimed, label)
+        if i == 0 and spread.crowned(by_setting):
+            label = f"{BEST} {label} (best)"
+        elif i == 0 and said == spread.TIED:
+            label = f"{label} (top, {spread.TIED})"
         elif diverged:
             label += " (diverged)"
         line.set_label(label)
@@ -399,8 +321,7 @@ def curves_figure(
         # few ticks: iteration numbers are wide, and a narrow panel must not run them together
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     if len(handles) > MAX_LEGEND_RUNS:
-        best_handle = handles[[*summary["run"]].index(best)]
-        handles = [best_handle, *styles.key_handles()]
+        handles = [handles[0], *styles.key_handles()]
     fig.legend(
         handles=handles, loc="center left", bbox_to_anchor=(0.735, 0.5), fontsize=8, frameon=False
     )
@@ -422,34 +343,31 @@ def _zoom_to_second_half(ax: plt.Axes, lines: dict[str, tuple[np.ndarray, ...]])
     ax.set_ylim(low - margin, high + margin)
 
 
-def _lines(curves: dict, points) -> dict[str, tuple[np.ndarray, ...]]:
-    """name -> (x, y) from each run's (accuracy, loss) tables through ``points``; for a
-    setting's list of repeats: (x, mean, lowest, highest)."""
+def _lines(curves: Curves, points) -> dict[str, tuple[np.ndarray, ...]]:
+    """Setting -> (x, y) from its run's (accuracy, loss) tables through ``points``; over
+    several seeds: (x, mean, lowest, highest)."""
     lines = {}
-    for name, tables in curves.items():
-        if isinstance(tables, list):
-            xs, ys = zip(*(points(*pair) for pair in tables), strict=True)
-            lines[name] = _band(list(xs), list(ys))
-        else:
-            lines[name] = points(*tables)
+    for setting, runs in curves.items():
+        xs, ys = zip(*(points(*pair) for pair in runs), strict=True)
+        lines[setting] = (xs[0], ys[0]) if len(runs) == 1 else _band(list(xs), list(ys))
     return lines
 
 
-def accuracy_curves(summary, varied, curves, title, claimed=BEST_CLAIM) -> plt.Figure:
+def accuracy_curves(rows, varied, curves: Curves, title, by_setting) -> plt.Figure:
     def points(accuracy, _):
         return accuracy["epoch"].to_numpy(), accuracy["test_acc"].to_numpy()
 
     return curves_figure(
-        summary,
+        rows,
         varied,
         _lines(curves, points),
         ("epoch", "test accuracy"),
-        f"Test accuracy per epoch{_over_seeds(curves)} — {title}",
-        claimed,
+        f"Test accuracy per epoch{_over_seeds(by_setting)} — {title}",
+        by_setting,
     )
 
 
-def loss_curves(summary, varied, curves, title, claimed=BEST_CLAIM) -> plt.Figure:
+def loss_curves(rows, varied, curves: Curves, title, by_setting) -> plt.Figure:
     """The running mean of each run's mini-batch loss, at most ~500 points a line."""
 
     def points(_, loss):
@@ -459,17 +377,17 @@ def loss_curves(summary, varied, curves, title, claimed=BEST_CLAIM) -> plt.Figur
         return loss["iteration"].to_numpy()[::step], smoothed[::step]
 
     return curves_figure(
-        summary,
+        rows,
         varied,
         _lines(curves, points),
         ("iteration", "loss (running mean)"),
-        f"Mini-batch loss, running mean{_over_seeds(curves)} — {title}",
-        claimed,
+        f"Mini-batch loss, running mean{_over_seeds(by_setting)} — {title}",
+        by_setting,
     )
 
 
-def _over_seeds(curves: dict) -> str:
-    """How a title says its lines are means over seeds (repeats), or nothing."""
-    if any(isinstance(tables, list) for tables in curves.values()):
+def _over_seeds(by_setting: pd.DataFrame) -> str:
+    """How a title says its lines are means over seeds, or nothing."""
+    if spread.has_repeats(by_setting):
         return ", mean over seeds (band: lowest to highest seed)"
     return ""

@@ -191,6 +191,11 @@ def write_normalized(data: Dataset, out: Path) -> None:
     )
 
 
+def pixels_per_image(pixels_path: str | Path) -> int:
+    """The pixels of each image in the file written by :func:`prepare` (its header alone)."""
+    return int(np.load(pixels_path, mmap_mode="r", allow_pickle=False).shape[1])
+
+
 def load(pixels_path: str | Path, labels_path: str | Path) -> Dataset:
     """Load the files written by :func:`prepare`."""
     # memory-mapped: pages come from the page cache as batches touch them, no copy of the

@@ -1,24 +1,53 @@
-"""Run names: how a sweep's and a repeat's runs are named, and short names where a
-full name would not fit (the report's menu, tables).
+"""How runs are named, and their short names where a full one would not fit (the report's
+menu, tables).
 
-A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``) and a
-repeat adds its seed (``default+seed=3``). Shortened, each ``key=value`` part is shown
-as ``initials value`` (``hs 100, lr 0.5``; ``default, seed 3``), and a name still too
-long is cut.
+A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``), and a
+repeat adds its seed (``default+seed=3``). Shortened, each ``key=value`` part is shown as
+``initials value`` (``hs 100, lr 0.5``; ``default, seed 3``), and a name still too long
+is cut.
 """
 
-# Between the parts of a name. Not a comma: Snakemake hands a cluster job its wildcards
-# as `rule:run=VALUE,...` and splits that at every comma (a SLURM job would run another
-# run's work).
-SEPARATOR = "+"
+import re
+
+# Between the parts of a made name, and between a part's key and value. Not a comma:
+# Snakemake hands a cluster job its wildcards as `rule:run=VALUE,...` and splits that at
+# every comma (a SLURM job would run another run's work).
+SEPARATOR, ASSIGN = "+", "="
+# A name people choose (`run`, the keys of `runs`): no separator, so that it can never be
+# taken for a made name, nor split by Snakemake.
+CHOSEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_LENGTH = 24
+
+
+def format_value(value) -> str:
+    """A setting's value as a name shows it: floats in their shortest exact form."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def made_name(parts: dict) -> str:
+    """``key=value`` parts joined: a sweep point's name."""
+    return SEPARATOR.join(f"{key}{ASSIGN}{format_value(value)}" for key, value in parts.items())
+
+
+def repeat_name(setting: str, seed: int) -> str:
+    """The run that trains ``setting`` with another ``seed`` (config `repeats`)."""
+    return f"{setting}{SEPARATOR}seed{ASSIGN}{seed}"
+
+
+def run_title(run: str, dataset: str, settings: dict) -> str:
+    """A run's figures' and tables' title: its name, dataset and main settings."""
+    return (
+        f"{run} ({dataset}): hidden {settings['hidden_size']}, "
+        f"lr {format_value(settings['learning_rate'])}, batch {settings['batch_size']}, "
+        f"{settings['sampling']} sampling, seed {settings['seed']}"
+    )
 
 
 def short_name(run: str) -> str:
     """``run`` as people can read it in a narrow column or menu."""
     parts = []
     for part in run.split(SEPARATOR):
-        key, sep, value = part.partition("=")
+        key, sep, value = part.partition(ASSIGN)
         parts.append(f"{_initials(key)} {value}" if sep else part)
     name = ", ".join(parts)
     return name if len(name) <= MAX_LENGTH else name[: MAX_LENGTH - 1] + "…"

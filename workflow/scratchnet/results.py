@@ -64,52 +64,42 @@ def write_run_results(
 
 
 def write_summary(
-    runs: dict[str, dict],
-    run_folders: dict[str, Path],
-    dataset_json: Path,
-    out: Path,
-    formats: list[str],
-    setting_of: dict[str, str] | None = None,
+    described: dict, dataset_json: Path, out: Path, formats: list[str]
 ) -> pd.DataFrame:
-    """summary.csv/.html (ranked, best first), the dataset's page and the comparison
-    figures of exactly these runs into ``out``. With ``setting_of`` (run -> the setting
-    it repeats with another seed): a ``setting`` column, summary_by_setting.csv with the
-    spread over seeds, and figures that compare settings."""
+    """Into the results folder ``out``: summary.csv (one row per run, best first),
+    summary_by_setting.csv (one row per setting, over its seeds), summary.html, the
+    dataset's page, the comparison figures of exactly these runs, and summary.json
+    (``described``: what these are the results of, plan.described, and the ranking)."""
     about = json.loads(dataset_json.read_text())
-    metrics = {name: folder / "metrics.json" for name, folder in run_folders.items()}
+    runs = described["runs"]
     chance = tables.chance_accuracy(about["test_class_counts"])
+    metrics = {name: out / name / "metrics.json" for name in runs}
     summary = tables.summary_table(runs, metrics, about["dataset"], chance)
-    setting_keys = list(next(iter(runs.values())))
-    by_setting = None
-    if setting_of is None:
-        (out / BY_SETTING).unlink(missing_ok=True)  # from an earlier call with repeats
-    else:
-        summary.insert(1, "setting", summary["run"].map(setting_of))
-        by_setting = spread.by_setting(summary, setting_keys)
-        tables.write_csv(by_setting, out / BY_SETTING)
+    setting_keys = tables.setting_columns(summary)
+    by_setting = spread.by_setting(summary, setting_keys)
     tables.write_csv(summary, out / "summary.csv")
+    tables.write_csv(by_setting, out / "summary_by_setting.csv")
     varied = tables.varied_settings(summary, setting_keys)
     write_text_atomically(out / "summary.html", summary_page(summary, varied, by_setting))
     write_text_atomically(dataset_json.with_suffix(".html"), dataset_page(about))
-    curves = {
-        name: (tables.read_csv(folder / "accuracy.csv"), tables.read_csv(folder / "loss.csv"))
-        for name, folder in run_folders.items()
-    }
+    curves = {setting: [] for setting in by_setting["setting"]}
+    for name, run in runs.items():
+        tables_of_run = (tables.read_csv(out / name / f) for f in ("accuracy.csv", "loss.csv"))
+        curves[run["setting"]].append(tuple(tables_of_run))
     title = f"{about['dataset']}, {len(summary)} run(s)"
-    if by_setting is not None:
+    if spread.has_repeats(by_setting):
         title = f"{about['dataset']}, {len(by_setting)} setting(s) x seeds"
-    figures = compare.draw_all(summary, varied, curves, title, out / "figures", formats, by_setting)
+    figures = compare.draw_all(by_setting, summary, varied, curves, title, out / "figures", formats)
     keep_only(out / "figures", figures)
+    record = {**described, "ranked": summary["run"].tolist()}
+    write_text_atomically(out / "summary.json", json.dumps(record, indent=1) + "\n")
     log.info("wrote %s: %d runs, best %s", out / "summary.csv", len(summary), summary.run[0])
     return summary
 
 
-BY_SETTING = "summary_by_setting.csv"
-
-
-def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFrame | None) -> str:
+def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFrame) -> str:
     """summary.html: the runs best first (short names; the settings that differ are
-    columns), with repeats the settings' spread over seeds above them."""
+    columns), and above them, where some setting has several seeds, the settings' spread."""
     setting_keys = tables.setting_columns(summary)
     shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
     runs_caption = (
@@ -118,17 +108,11 @@ def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFr
     )
     readable = summary[tables.result_columns(summary, varied)].copy()
     readable["run"] = readable["run"].map(short_name)
-    if by_setting is None:
-        return tables.html_table(readable, runs_caption, highlight_first=True)
-    caption = (
-        f"{spread.caption(by_setting)} (rule: README 'Repeats'; all columns: "
-        "summary_by_setting.csv)"
-    )
-    return tables.html_page(
-        "Summary",
-        [(caption, spread.readable(by_setting, varied)), (runs_caption, readable)],
-        highlight_first=spread.verdict(by_setting) == spread.BEST,
-    )
+    sections = [(runs_caption, readable)]
+    if spread.has_repeats(by_setting):
+        caption = f"{spread.caption(by_setting)} (all columns: summary_by_setting.csv)"
+        sections.insert(0, (caption, spread.readable(by_setting, varied)))
+    return tables.html_page("Summary", sections, highlight_first=spread.crowned(by_setting))
 
 
 def dataset_page(about: dict) -> str:

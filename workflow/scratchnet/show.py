@@ -1,4 +1,4 @@
-"""Results in the terminal: ``scratchnet show`` (the runs, best first) and
+"""Results in the terminal: ``scratchnet show`` (the settings and runs, best first) and
 ``scratchnet show RUN`` (one run, epoch by epoch)."""
 
 from pathlib import Path
@@ -12,31 +12,27 @@ class NothingToShow(FileNotFoundError):
     """The results asked for do not exist (yet); the message says what to run."""
 
 
-def _summary(results: Path) -> pd.DataFrame:
-    path = results / "summary.csv"
-    if not path.is_file():
-        raise NothingToShow(f"{path} does not exist: run snakemake first")
-    return tables.read_csv(path)
-
-
-def _by_setting(results: Path, summary: pd.DataFrame) -> pd.DataFrame | None:
-    """The spread over seeds, when the last configuration had repeats."""
-    path = results / "summary_by_setting.csv"
-    return tables.read_csv(path) if "setting" in summary and path.is_file() else None
+def _tables(results: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last completed configuration's summary: per run, and per setting."""
+    paths = [results / "summary.csv", results / "summary_by_setting.csv"]
+    for path in paths:
+        if not path.is_file():
+            raise NothingToShow(f"{path} does not exist: run snakemake first")
+    summary, by_setting = map(tables.read_csv, paths)
+    return summary, by_setting
 
 
 def summary_text(results: Path) -> str:
     """The runs of the last completed configuration, best first: their results (and
     warnings), then the settings that differ between them, as summary.html shows them;
-    with repeats over seeds, the settings' spread first."""
-    summary = _summary(results)
+    where some setting has several seeds, the settings' spread first."""
+    summary, by_setting = _tables(results)
     varied = tables.varied_settings(summary, tables.setting_columns(summary))
     heading = (
         f"{len(summary)} run(s) on {summary['dataset'][0]}, best first ({results}/summary.csv)"
     )
     runs = f"{heading}\n{tables.terminal_table(summary[tables.result_columns(summary, varied)])}"
-    by_setting = _by_setting(results, summary)
-    if by_setting is None:
+    if not spread.has_repeats(by_setting):
         return runs
     settings = spread.readable(by_setting, varied)
     return (
@@ -56,16 +52,23 @@ def run_text(results: Path, run: str) -> str:
 
 
 def brief(results: Path) -> str:
-    """A few lines for the end of a snakemake run: each run's final and best test accuracy,
-    best run first, and how to see more; with repeats over seeds, each setting's spread
-    instead, and only the repeats that diverged or ended at chance."""
-    summary = _summary(results)
-    by_setting = _by_setting(results, summary)
-    if by_setting is not None:
+    """A few lines for the end of a snakemake run: each setting's final test accuracy
+    (over its seeds, where it has several; else its run's final and best), best first,
+    what may be claimed of the first, and the runs that diverged or ended at chance."""
+    summary, by_setting = _tables(results)
+    if spread.has_repeats(by_setting):
+        heading = (
+            f"Results over seeds ({len(by_setting)} setting(s), best mean first; every "
+            "repeat: scratchnet show):"
+        )
         warned = summary[[bool(_warning(row)) for _, row in summary.iterrows()]]
-        return "\n".join([*spread_lines(by_setting), *_run_lines(warned)])
-    heading = f"Results ({len(summary)} run(s), best first; more: scratchnet show):"
-    return "\n".join([heading, *_run_lines(summary)])
+        lines = [*_setting_lines(by_setting), *_run_lines(warned)]
+    else:
+        heading = f"Results ({len(summary)} run(s), best first; more: scratchnet show):"
+        lines = _run_lines(summary)
+    first = by_setting["setting"].iloc[0]
+    claim = [] if len(by_setting) < 2 else [f"  {first} is {spread.claim(by_setting)}"]
+    return "\n".join([heading, *lines, *claim])
 
 
 def _run_lines(summary: pd.DataFrame) -> list[str]:
@@ -93,13 +96,10 @@ def _warning(row: pd.Series) -> str:
     return ""
 
 
-def spread_lines(by_setting: pd.DataFrame) -> list[str]:
-    """Each setting's final test accuracy over its seeds, and what the first may claim."""
-    lines = [
-        f"Results over seeds ({len(by_setting)} setting(s), best mean first; every repeat: "
-        "scratchnet show):"
-    ]
+def _setting_lines(by_setting: pd.DataFrame) -> list[str]:
+    """A line per setting: its final test accuracy over its seeds."""
     width = max(len(name) for name in by_setting["setting"])
+    lines = []
     for _, row in by_setting.iterrows():
         mean, sd = row["final_test_acc_mean"], row["final_test_acc_sd"]
         line = f"  {row['setting']:<{width}}  final test acc {mean:.4f}"
@@ -109,9 +109,4 @@ def spread_lines(by_setting: pd.DataFrame) -> list[str]:
                 f"-{row['final_test_acc_ci95_high']:.4f}"
             )
         lines.append(line + f"  (n={row['repeats']})")
-    said = spread.verdict(by_setting)
-    if said == spread.BEST:
-        lines.append(f"  {by_setting['setting'][0]} is best: beyond seed noise (README 'Repeats')")
-    elif said == spread.TIED:
-        lines.append("  the top two are tied within seed noise: no best (README 'Repeats')")
     return lines

@@ -1,10 +1,12 @@
-"""Repeats over seeds: how far another seed alone moves a result, and what a comparison
-may claim.
+"""Settings over seeds: how far another seed alone moves a result, and what a ranking of
+settings may claim.
 
-Each setting trained with several seeds gives several final (and best) test accuracies:
-their number, mean, standard deviation, range and a 95 % interval of the mean (Student's
-t). A setting "beats" the next one in the ranking only when the difference of their means
-is larger than seed noise: Welch's t-test at the 5 % level (README "Repeats").
+Each setting is trained with one seed or, with `repeats`, several: their final (and
+best) test accuracies give its number of runs, mean, standard deviation, range and a 95 %
+interval of the mean (Student's t). A setting "beats" the next one in the ranking only
+when the difference of their means is larger than seed noise: Welch's t-test at the 5 %
+level (README "Repeats"); with one seed the noise is not measured, and the first is
+crowned as a single run would be.
 """
 
 import math
@@ -15,7 +17,7 @@ from scratchnet.names import short_name
 
 CONFIDENCE = 0.95
 # What a ranking may say of its first setting (verdict)
-BEST, TIED, ALONE = "best", "tied within seed noise", "one setting"
+BEST, TIED, FIRST, ALONE = "best", "tied within seed noise", "first by one seed", "one setting"
 STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
 MEASURES = ["final_test_acc", "best_test_acc"]
 
@@ -58,12 +60,13 @@ def interval_half_width(sd: float, n: int) -> float:
     return t_quantile((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
 
 
-def beats(first: pd.Series, second: pd.Series, measure: str = "final_test_acc") -> bool:
+def beats(first: pd.Series, second: pd.Series, measure: str = "final_test_acc") -> bool | None:
     """Whether ``first``'s mean is above ``second``'s by more than seed noise: Welch's
-    t-test, two-sided at 5 %, degrees of freedom rounded down. One repeat: never."""
+    t-test, two-sided at 5 %, degrees of freedom rounded down. None when either has one
+    seed: its noise is not measured."""
     n1, n2 = first["repeats"], second["repeats"]
     if n1 < 2 or n2 < 2:
-        return False
+        return None
     v1, v2 = first[f"{measure}_sd"] ** 2 / n1, second[f"{measure}_sd"] ** 2 / n2
     difference = first[f"{measure}_mean"] - second[f"{measure}_mean"]
     standard_error = math.sqrt(v1 + v2)
@@ -74,10 +77,11 @@ def beats(first: pd.Series, second: pd.Series, measure: str = "final_test_acc") 
 
 
 def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
-    """One row per setting (the ``setting`` column of the per-repeat ``summary``): its
+    """One row per setting (the ``setting`` column of the per-run ``summary``): its
     repeats and seeds, each measure's statistics, how many repeats diverged or ended at
-    chance, whether it beats the next setting beyond seed noise, and its settings but the
-    seed. Ranked by mean final test accuracy, then mean best test accuracy."""
+    chance, whether it beats the next setting beyond seed noise, and the settings that are
+    the same for all its runs (the seed too, when it has one). Ranked by mean final test
+    accuracy, then mean best test accuracy; settings whose every run diverged last."""
     groups = summary.groupby("setting", sort=False)
     table = pd.DataFrame({"repeats": groups.size()})
     table["seeds"] = groups["seed"].agg(lambda seeds: " ".join(map(str, sorted(seeds))))
@@ -95,36 +99,70 @@ def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
         table[f"{measure}_ci95_high"] = table[f"{measure}_mean"] + half
     table["diverged_repeats"] = groups["diverged_at_epoch"].count()
     table["at_chance_repeats"] = groups["at_chance"].sum().astype(int)
-    kept = [key for key in setting_keys if key != "seed"]
-    table = table.join(groups[kept].first())
-    table = table.sort_values(
-        ["final_test_acc_mean", "best_test_acc_mean"], ascending=False, kind="stable"
-    ).reset_index()
+    shared = [key for key in setting_keys if (groups[key].nunique(dropna=False) == 1).all()]
+    table = table.join(groups[shared].first())
+    healthy = table["diverged_repeats"] < table["repeats"]
+    table = (
+        table.assign(_healthy=healthy)
+        .sort_values(
+            ["_healthy", "final_test_acc_mean", "best_test_acc_mean"],
+            ascending=False,
+            kind="stable",
+        )
+        .drop(columns="_healthy")
+        .reset_index()
+    )
     following = [beats(table.iloc[i], table.iloc[i + 1]) for i in range(len(table) - 1)]
     table.insert(table.columns.get_loc("diverged_repeats"), "beats_next", [*following, pd.NA])
     table["beats_next"] = table["beats_next"].astype("boolean")
     return table
 
 
+def has_repeats(table: pd.DataFrame) -> bool:
+    """Whether some setting was trained with several seeds: then its spread says more than
+    its one run would."""
+    return bool((table["repeats"] > 1).any())
+
+
 def verdict(table: pd.DataFrame) -> str:
-    """What the ranking may claim about its first setting: "best", "tied within seed
-    noise" (with the runner-up) or, for one setting, nothing to compare."""
+    """What the ranking may claim about its first setting: "best" (beyond seed noise),
+    "tied within seed noise" with the runner-up, "first by one seed" (the noise is not
+    measured: crowned, as a single run would be), or, for one setting, nothing."""
     if len(table) < 2:
         return ALONE
-    return BEST if table["beats_next"].iloc[0] else TIED
+    beats_next = table["beats_next"].iloc[0]
+    if pd.isna(beats_next):
+        return FIRST
+    return BEST if beats_next else TIED
+
+
+def crowned(table: pd.DataFrame) -> bool:
+    """Whether the first setting is shown as the best (a star, a box, bold)."""
+    return verdict(table) in (BEST, FIRST)
+
+
+def claim(table: pd.DataFrame) -> str:
+    """What may be said of the ranking's first setting, in words that complete "the first
+    is": every figure, table and terminal line that ranks settings says it so."""
+    seeds = "-".join(sorted({str(n) for n in table["repeats"]}))
+    return {
+        BEST: f"best: above the runner-up by more than seed noise ({seeds} seeds each)",
+        TIED: f"tied within seed noise with the runner-up: no best ({seeds} seeds each)",
+        FIRST: "best by one seed: whether that is more than seed noise is not measured "
+        "(config repeats)",
+        ALONE: f"the only setting ({seeds} seed(s)): nothing to compare it with",
+    }[verdict(table)]
 
 
 def caption(table: pd.DataFrame) -> str:
     """The heading of the table per setting wherever it is shown."""
-    said = verdict(table)
-    first = "the only one" if said == ALONE else said
-    return f"{len(table)} setting(s), mean over seeds, best first; the first is {first}"
+    return f"{len(table)} setting(s), mean over seeds, best first; the first is {claim(table)}"
 
 
 def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     """The table per setting for reading (HTML, terminal): its short name, each measure
     as "mean ± sd", its 95 % interval and range, warnings where a repeat has one, the
-    varied settings but the seed (which varies within a setting)."""
+    varied settings that are one value per setting (not the seed of repeats)."""
     out = pd.DataFrame({"setting": table["setting"].map(short_name), "repeats": table["repeats"]})
     for measure, name in (("final_test_acc", "final test acc"), ("best_test_acc", "best")):
         out[f"{name} (mean ± sd)"] = [
@@ -148,4 +186,4 @@ def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     for column in ("diverged_repeats", "at_chance_repeats"):
         if table[column].any():
             out[column.replace("_", " ")] = table[column]
-    return pd.concat([out, table[[key for key in varied if key != "seed"]]], axis=1)
+    return pd.concat([out, table[[key for key in varied if key in table]]], axis=1)

@@ -96,17 +96,19 @@ def summary_table(
     dataset: str,
     chance: float = 0.0,
 ) -> pd.DataFrame:
-    """One row per run: its name, dataset and settings, then its headline metrics, and
-    whether it ended at ``chance`` (chance_accuracy); ranked by final test accuracy (then
-    best test accuracy), diverged runs last."""
+    """One row per run (``runs``: name -> its setting and settings): its name, setting,
+    dataset and settings, then its headline metrics, and whether it ended at ``chance``
+    (chance_accuracy); ranked by final test accuracy (then best test accuracy), diverged
+    runs last."""
     rows = []
-    for name, settings in runs.items():
+    for name, run in runs.items():
         metrics = json.loads(Path(metrics_files[name]).read_text())
         rows.append(
             {
                 "run": name,
+                "setting": run["setting"],
                 "dataset": dataset,
-                **settings,
+                **run["settings"],
                 **{key: metrics[key] for key in METRIC_COLUMNS},
                 "diverged_at_epoch": metrics["diverged_at_epoch"],
                 "train_seconds": metrics["train_seconds"],
@@ -150,13 +152,6 @@ def setting_columns(summary: pd.DataFrame) -> list[str]:
     """The summary's columns that hold a run's settings."""
     results = {*METRIC_COLUMNS, *WARNING_COLUMNS, "train_seconds"}
     return [c for c in summary.columns if c not in {"run", "setting", "dataset", *results}]
-
-
-def results_first(summary: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
-    """The summary's columns for reading: result_columns, then the rest."""
-    first = result_columns(summary, varied)
-    rest = [c for c in summary.columns if c not in first and c not in WARNING_COLUMNS]
-    return summary[first + rest]
 
 
 def varied_settings(summary: pd.DataFrame, setting_keys: Iterable[str]) -> list[str]:

@@ -1,0 +1,211 @@
+"""What a configuration asks to build: its runs, and the jobs that train them.
+
+A run trains one setting with one seed. The settings are the top-level run keys, changed
+per point of a `sweep` grid or per named run of `runs`; with neither, the one setting
+is named by `run`. `repeats` trains every setting once per seed: the run with the
+setting's own seed keeps the setting's name (adding repeats retrains nothing), the others
+are named ``<setting>+seed=<seed>``. Without `repeats` a setting has one seed: one model
+of results, whatever the config.
+
+A run of E epochs is trained by jobs of up to EPOCHS_PER_JOB epochs (0-8, 9-16, ...),
+each writing one checkpoint per epoch.
+
+This module reads the config and the schema, nothing else (no results, no command line)
+and imports no Snakemake: its tests run in milliseconds. Mistakes end in one line
+(settings.ConfigError).
+"""
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+
+from scratchnet import layout, names
+from scratchnet.settings import ConfigError, require_valid_run, run_keys
+
+# Each training job trains up to this many epochs and writes one checkpoint per epoch (the
+# first job also writes epoch 0, the initial network); each evaluation job scores one
+# training job's checkpoints. Few, long jobs keep a sweep's orchestration cheap; the
+# price: an interrupted job retrains its epochs from its start, and raising `epochs`
+# retrains a last job that had fewer epochs (README "What reruns when").
+EPOCHS_PER_JOB = 8
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    setting: str  # the setting this run trains with its seed: its name without the seed
+    settings: dict  # every run setting, in the schema's order, its seed included
+
+
+def runs(config: dict, schema: dict) -> dict[str, Run]:
+    """Every run of a checked config (defaults filled in), by name, in config order."""
+    keys = run_keys(schema)
+    top = {key: config[key] for key in keys}
+    named = config.get("runs") or {}
+    changes = {**_grid(config.get("sweep") or {}, keys), **named}
+    if not changes:
+        changes = {config["run"]: {}}
+    settings = {}
+    for name, change in changes.items():
+        settings[name] = {**top, **change}
+        require_valid_run(settings[name], schema, f"runs.{name}" if name in named else "sweep")
+    _require_chosen_name(config["run"], "run")
+    for name in named:
+        _require_chosen_name(name, "runs")
+    _require_no_shared_folder(settings)
+    return _repeated(settings, config)
+
+
+def _grid(sweep: dict, keys: list[str]) -> dict[str, dict]:
+    """Setting name -> changes, one per combination of the sweep's values (schema order)."""
+    unknown = sorted(set(sweep) - set(keys))
+    if unknown:
+        raise ConfigError(
+            f"config: sweep: {', '.join(map(repr, unknown))} is not a run setting; "
+            f"sweep and runs may vary: {', '.join(keys)}"
+        )
+    swept = [key for key in keys if key in sweep]
+    if not swept:
+        return {}
+    points = (
+        dict(zip(swept, values, strict=True))
+        for values in itertools.product(*map(sweep.get, swept))
+    )
+    return {names.made_name(point): point for point in points}
+
+
+def _require_chosen_name(name: str, key: str) -> None:
+    if not names.CHOSEN_NAME.fullmatch(str(name)):
+        raise ConfigError(
+            f"config: {key}: {name!r} is not a run name: use letters, digits, '.', '_' and "
+            f"'-' ({names.SEPARATOR!r} and {names.ASSIGN!r} are kept for the names of sweeps "
+            "and repeats, and Snakemake splits a cluster job's names at commas)"
+        )
+
+
+def _require_no_shared_folder(settings: dict) -> None:
+    taken = sorted(set(layout.SHARED_FOLDERS) & set(settings))
+    if taken:
+        raise ConfigError(
+            f"config: {taken} cannot be a run name (results/ uses "
+            f"{', '.join(layout.SHARED_FOLDERS)}); choose another 'run' or key"
+        )
+
+
+def seeds(repeats: int | list[int] | None, seed: int) -> list[int]:
+    """The seeds a setting whose own seed is ``seed`` is trained with (config `repeats`)."""
+    if repeats is None:
+        return [seed]
+    return list(range(seed, seed + repeats)) if isinstance(repeats, int) else list(repeats)
+
+
+def _repeated(settings: dict[str, dict], config: dict) -> dict[str, Run]:
+    """Each setting once per seed, as ordinary runs."""
+    repeats = config.get("repeats")
+    if repeats is not None and "seed" in (config.get("sweep") or {}):
+        raise ConfigError(
+            "config: sweep over 'seed' and 'repeats' both choose seeds; use one of them "
+            "(repeats: N trains every run with N seeds, and says how far they spread)"
+        )
+    planned = {}
+    for setting, values in settings.items():
+        for seed in seeds(repeats, values["seed"]):
+            name = setting if seed == values["seed"] else names.repeat_name(setting, seed)
+            if name in planned:
+                raise ConfigError(
+                    f"config: the run {name!r} is both a named run and a repeat of "
+                    f"{setting!r}; rename the run"
+                )
+            planned[name] = Run(name, setting, {**values, "seed": seed})
+    return planned
+
+
+# --- the training jobs -----------------------------------------------------------------------
+
+
+def training_spans(epochs: int) -> list[tuple[int, int]]:
+    """(first, last) epoch of each training job of a run of ``epochs`` epochs: 0-8, 9-16, ..."""
+    later = range(EPOCHS_PER_JOB + 1, epochs + 1, EPOCHS_PER_JOB)
+    return [
+        (0, min(EPOCHS_PER_JOB, epochs)),
+        *((first, min(first + EPOCHS_PER_JOB - 1, epochs)) for first in later),
+    ]
+
+
+def spans(planned: dict[str, Run]) -> dict[tuple[int, int], list[str]]:
+    """Each span of epochs some run trains in one job -> the runs that do: one rule each,
+    as each job writes a fixed set of per-epoch checkpoints."""
+    found = {}
+    for run in planned.values():
+        for span in training_spans(run.settings["epochs"]):
+            found.setdefault(span, []).append(run.name)
+    return found
+
+
+# --- what the results describe ------------------------------------------------------------
+
+
+def described(config: dict, planned: dict[str, Run]) -> dict:
+    """What the results of this configuration are the results of: the data (by its
+    files' checksums), every run's setting and settings, the gradient check and figure
+    formats. Where the mirrors are and what the classes are called are not in it."""
+    spec = config["datasets"][config["dataset"]]
+    return {
+        "dataset": config["dataset"],
+        "files": {split: file["sha256"] for split, file in spec["files"].items()},
+        "runs": {
+            run.name: {"setting": run.setting, "settings": run.settings} for run in planned.values()
+        },
+        "gradcheck": config["gradcheck"],
+        "figure_formats": config["figure_formats"],
+    }
+
+
+def fingerprint(description: dict) -> str:
+    """16 hex digits that change whenever the ``described`` configuration does."""
+    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --- what a job asks a cluster for ----------------------------------------------------------
+# Memory in MB, Snakemake's `mem_mb`: what the job reads (its inputs' size, `input.size_mb`:
+# memory-mapped images and checkpoints are in memory once read) plus the arrays that grow
+# with its settings; docs/performance.md has the peaks these cover. Runtime in minutes.
+BASE_MB = 150  # Python with NumPy, pandas and matplotlib loaded
+
+
+def _mb(size: float) -> int:
+    return math.ceil(BASE_MB + size / 1e6)
+
+
+def _itemsize(settings: dict) -> int:
+    return 8 if settings["dtype"] == "float64" else 4
+
+
+def training_mem_mb(settings: dict, input_mb: float, pixels: int) -> int:
+    """A training job: the images, the network with its gradients and a copy, a batch."""
+    hidden, item = settings["hidden_size"], _itemsize(settings)
+    network = 5 * pixels * hidden * item
+    batch = settings["batch_size"] * (pixels * (4 + 2 * item) + 6 * hidden * item)
+    return _mb(input_mb * 1e6 + network + batch)
+
+
+def evaluation_mem_mb(settings: dict, input_mb: float, rows: int) -> int:
+    """An evaluation job (or `learned`): the images and checkpoints it reads, and ``rows``
+    images at a time through one network: its hidden layer, and as much again for the
+    images' pixels as floats, the output layer and matplotlib's figures."""
+    return _mb(input_mb * 1e6 + 2 * rows * settings["hidden_size"] * _itemsize(settings))
+
+
+def reading_mem_mb(input_mb: float, copies: float) -> int:
+    """A job that holds ``copies`` times what it reads."""
+    return _mb(copies * input_mb * 1e6)
+
+
+def training_minutes(settings: dict) -> int:
+    """Minutes a training job may take on a cluster: generous for backprop; the numerical
+    gradient (tiny networks only) gets a day per epoch."""
+    per_epoch = 10 if settings["gradient"] == "backprop" else 24 * 60
+    return EPOCHS_PER_JOB * per_epoch
