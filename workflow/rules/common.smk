@@ -4,7 +4,7 @@ import json
 import re
 import shlex
 
-from scratchnet import dataset, evalset, evaluate, layout, names, provenance
+from scratchnet import dataset, evaluate, layout, names, provenance
 
 
 envvars:
@@ -155,9 +155,6 @@ SUMMARY_ARGS = json.dumps({**DESCRIBED, "fingerprint": FINGERPRINT})
 # --- resources -------------------------------------------------------------------------------
 # Snakemake's conventions: mem_mb from the job's input sizes and its settings (plan.py),
 # more on each retry (--retries); runtime in minutes.
-EVALUATED_ROWS = evaluate.BLOCKS_PER_PASS * evalset.BLOCK_ROWS  # images one pass scores
-
-
 def training_mem_mb(wildcards, input, attempt):
     pixels = dataset.pixels_per_image(input.pixels)
     settings = RUNS[wildcards.run].settings
@@ -165,8 +162,9 @@ def training_mem_mb(wildcards, input, attempt):
 
 
 def evaluation_mem_mb(wildcards, input, attempt):
-    settings = RUNS[wildcards.run].settings
-    return attempt * plan.evaluation_mem_mb(settings, input.size_mb, EVALUATED_ROWS)
+    s = RUNS[wildcards.run].settings
+    held = evaluate.hidden_bytes(plan.EPOCHS_PER_JOB + 1, s["hidden_size"], plan.itemsize(s))
+    return attempt * plan.evaluation_mem_mb(input.size_mb, held)
 
 
 def reading_mem_mb(wildcards, input, attempt):

@@ -101,7 +101,7 @@ def worked_values() -> dict:
 # --- the figures -----------------------------------------------------------------------------
 
 
-def numerical_diff_figure() -> plt.Figure:
+def _numerical_diff_figure() -> plt.Figure:
     """y = 0.01 x^2 + 0.1 x on [0, 20] with its tangent lines at x = 5 and x = 10."""
     fig, ax = figure((7, 4.5), "The numerical derivative: tangent lines of y = 0.01x² + 0.1x")
     x = np.arange(0.0, 20.0, 0.1)
@@ -122,7 +122,7 @@ def numerical_diff_figure() -> plt.Figure:
     return fig
 
 
-def gradient_field_figure() -> plt.Figure:
+def _gradient_field_figure() -> plt.Figure:
     """The negative gradient of x0^2 + x1^2 as arrows: every one points to the minimum."""
     fig, ax = figure(
         (6.5, 6.2), "The gradient: arrows of -∇f for f(x0, x1) = x0² + x1²", left=0.12, right=0.96
@@ -203,7 +203,7 @@ def readable_json(value) -> str:
     return one_line.sub(lambda m: "[" + ", ".join(re.split(r",\s+", m.group(1))) + "]", text) + "\n"
 
 
-def examples_page(values: dict) -> str:
+def _examples_page(values: dict) -> str:
     """The worked values as one table: section, quantity, value (numbers to 6 digits)."""
     import pandas as pd
 
@@ -228,8 +228,8 @@ def write_chapter(out: Path, formats: list[str]) -> dict:
     """examples.json and the three figures into ``out``; returns the worked values."""
     values = worked_values()
     write_text_atomically(out / "examples.json", readable_json(values))
-    write_text_atomically(out / "examples.html", examples_page(values))
-    save(numerical_diff_figure(), out / "numerical_diff", formats)
-    save(gradient_field_figure(), out / "gradient_field", formats)
+    write_text_atomically(out / "examples.html", _examples_page(values))
+    save(_numerical_diff_figure(), out / "numerical_diff", formats)
+    save(_gradient_field_figure(), out / "gradient_field", formats)
     save(gradient_descent_figure(), out / "gradient_descent", formats)
     return values

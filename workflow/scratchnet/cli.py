@@ -235,7 +235,7 @@ def _figure_args(parser: argparse.ArgumentParser) -> None:
 
 
 @functools.cache  # the warm worker builds it once for all its jobs
-def build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scratchnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     """Run one command; ``worker`` is the pid of the warm worker that forked this process."""
-    args = build_parser().parse_args(argv)
+    args = _build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )

@@ -55,7 +55,7 @@ class Retry:
     timeout_s: float  # of the network connection
 
 
-def source_for(mirror: str, filename: str) -> str:
+def _source_for(mirror: str, filename: str) -> str:
     """The URL or path of ``filename`` under ``mirror``."""
     scheme = urlparse(mirror).scheme
     if scheme in ("http", "https", "file"):
@@ -140,7 +140,7 @@ def _fetch_verified(source: str, out: Path, sha256: str, retry: Retry) -> None:
         )
 
 
-def kept_copy(keep: Path, sha256: str) -> Path:
+def _kept_copy(keep: Path, sha256: str) -> Path:
     """Where the verified file of payload ``sha256`` is kept."""
     return keep / f"{sha256}.gz"
 
@@ -172,9 +172,9 @@ def download(
     failures = []
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
-    kept = kept_copy(keep, sha256)
+    kept = _kept_copy(keep, sha256)
     sources = [str(kept)] if kept.is_file() else []
-    sources += [source_for(mirror, filename) for mirror in mirrors]
+    sources += [_source_for(mirror, filename) for mirror in mirrors]
     try:
         for source in sources:
             log.info("trying %s", source)

@@ -38,7 +38,7 @@ class EvaluationSet:
     digest: str  # the prepared dataset's, as recorded in checkpoints
 
 
-def bounding_box_order(pixels: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
+def _bounding_box_order(pixels: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     """Row indices sorted by each image's box of non-zero pixels (top, bottom, left, right)."""
     ink = (pixels != 0).reshape(len(pixels), *image_shape)
     rows_inked, columns_inked = ink.any(axis=2), ink.any(axis=1)
@@ -55,7 +55,7 @@ def blocks_of(
     block_rows: int = BLOCK_ROWS,
 ) -> list[Block]:
     """Every row of ``pixels`` in exactly one block, each block without its blank columns."""
-    order = bounding_box_order(pixels, image_shape)
+    order = _bounding_box_order(pixels, image_shape)
     blocks = []
     for start in range(0, len(order), block_rows):
         rows = np.sort(order[start : start + block_rows])  # sorted: reads the file forwards

@@ -19,7 +19,7 @@ import numpy as np
 from scratchnet import checkpoint, evalset
 from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import normalize
-from scratchnet.evalset import Block, EvaluationSet
+from scratchnet.evalset import BLOCK_ROWS, Block, EvaluationSet
 from scratchnet.functions import cross_entropy_sum, softmax
 from scratchnet.net import TwoLayerNet
 
@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 
 BLOCKS_PER_PASS = 8  # blocks whose output layer is scored together: fewer, larger steps
+# The hidden layers of a pass, for as many of the job's networks as fit in this many bytes
+# (always at least one): all of them for small networks, whose pass then reads each
+# block's pixels once while they are in the cache; a few at a time for wide ones.
+HIDDEN_BYTES = 64 * 2**20
 
 
 def _normalized(blocks: list[Block], buffer: np.ndarray) -> list[tuple[Block, np.ndarray]]:
@@ -54,9 +58,16 @@ class _Tally:
         self.count += len(labels)
 
 
-def pass_rows(blocks: list[Block]) -> int:
-    """The most images one pass scores at once."""
-    return BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
+def _nets_per_turn(rows: int, hidden_size: int, itemsize: int) -> int:
+    """How many networks' hidden layers of ``rows`` images fit in HIDDEN_BYTES."""
+    return max(1, HIDDEN_BYTES // (rows * hidden_size * itemsize))
+
+
+def hidden_bytes(nets: int, hidden_size: int, itemsize: int) -> int:
+    """The hidden layers an evaluation of ``nets`` networks holds at once (blocks of up to
+    BLOCK_ROWS images: the job's memory request)."""
+    rows = BLOCKS_PER_PASS * BLOCK_ROWS
+    return min(nets, _nets_per_turn(rows, hidden_size, itemsize)) * rows * hidden_size * itemsize
 
 
 def accuracies_and_losses(
@@ -65,27 +76,31 @@ def accuracies_and_losses(
     """Per network: fraction classified right and mean cross-entropy over ``blocks``,
     exactly as when it is scored alone.
 
-    A pass normalizes BLOCKS_PER_PASS blocks once for all the networks; each network then
-    computes their hidden layers block by block and scores them in one output layer, in
-    buffers made once and shared by the networks in turn.
+    A pass normalizes BLOCKS_PER_PASS blocks once; the networks, a turn of them at a time
+    (_nets_per_turn), compute their hidden layers block by block and score them in one
+    output layer, in buffers made once.
     """
     hidden_size, classes = nets[0].params["W2"].shape
-    rows = pass_rows(blocks)
+    rows = BLOCKS_PER_PASS * max((len(block.labels) for block in blocks), default=0)
+    turn = _nets_per_turn(rows, hidden_size, nets[0].dtype.itemsize)
     passes = [blocks[i : i + BLOCKS_PER_PASS] for i in range(0, len(blocks), BLOCKS_PER_PASS)]
     largest = max((sum(block.pixels.size for block in group) for group in passes), default=0)
     pixels = np.empty(largest, dtype=np.float32)
-    hidden = np.empty((rows, hidden_size), dtype=nets[0].dtype)
+    hidden = np.empty((min(turn, len(nets)), rows, hidden_size), dtype=nets[0].dtype)
     scores = np.empty((classes, rows), dtype=nets[0].dtype)
     tallies = [_Tally() for _ in nets]
     for group in passes:
         normalized = _normalized(group, pixels)
         labels = np.concatenate([block.labels for block in group])
-        for net, tally in zip(nets, tallies, strict=True):
+        for first in range(0, len(nets), turn):
+            networks = list(zip(nets[first : first + turn], hidden, tallies[first:], strict=False))
             filled = 0
             for block, x in normalized:
-                net.hidden(x, block.columns, out=hidden[filled : filled + len(x)])
+                for net, layer, _ in networks:
+                    net.hidden(x, block.columns, out=layer[filled : filled + len(x)])
                 filled += len(x)
-            tally.add(net.class_scores(hidden[:filled], out=scores[:, :filled]), labels)
+            for net, layer, tally in networks:
+                tally.add(net.class_scores(layer[:filled], out=scores[:, :filled]), labels)
     return [(t.correct / t.count, t.loss_sum / t.count) for t in tallies]
 
 

@@ -30,7 +30,7 @@ class ParamCheck:
     max_rel_err: float  # max_abs_diff / the largest gradient entry's magnitude
 
 
-def numerical_entries(
+def _numerical_entries(
     loss: Callable[[], float], param: np.ndarray, flat_indices: np.ndarray, h: float = 1e-4
 ) -> np.ndarray:
     """Central differences of ``loss()`` for the chosen entries of ``param``, restored after."""
@@ -48,7 +48,7 @@ def numerical_entries(
     return grads
 
 
-def entries_to_check(size: int, max_entries: int | None, rng: np.random.Generator) -> np.ndarray:
+def _entries_to_check(size: int, max_entries: int | None, rng: np.random.Generator) -> np.ndarray:
     if max_entries is None or size <= max_entries:
         return np.arange(size)
     return np.sort(rng.choice(size, max_entries, replace=False))
@@ -66,8 +66,8 @@ def check_gradients(
     backprop = net.gradient(x, labels)
     checks = []
     for name in PARAM_NAMES:
-        chosen = entries_to_check(net.params[name].size, max_entries, rng)
-        numerical = numerical_entries(lambda: net.loss(x, labels), net.params[name], chosen)
+        chosen = _entries_to_check(net.params[name].size, max_entries, rng)
+        numerical = _numerical_entries(lambda: net.loss(x, labels), net.params[name], chosen)
         analytic = backprop[name].reshape(-1)[chosen]
         max_abs_diff = float(np.max(np.abs(analytic - numerical)))
         scale = float(max(np.max(np.abs(analytic)), np.max(np.abs(numerical))))

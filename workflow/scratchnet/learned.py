@@ -230,7 +230,7 @@ def write_run_pictures(
     start, _ = checkpoint.load(initial)
     end, _ = checkpoint.load(final)
     test = predictions(end, images.test)
-    matrix = write_learned(
+    matrix = _write_learned(
         start.params["W1"],
         end.params["W1"],
         test,
@@ -245,7 +245,7 @@ def write_run_pictures(
     return matrix
 
 
-def write_learned(
+def _write_learned(
     initial_W1: np.ndarray,
     final_W1: np.ndarray,
     test: tuple[np.ndarray, np.ndarray, np.ndarray],

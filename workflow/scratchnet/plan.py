@@ -180,23 +180,24 @@ def _mb(size: float) -> int:
     return math.ceil(BASE_MB + size / 1e6)
 
 
-def _itemsize(settings: dict) -> int:
+def itemsize(settings: dict) -> int:
+    """Bytes per weight of the run's networks."""
     return 8 if settings["dtype"] == "float64" else 4
 
 
 def training_mem_mb(settings: dict, input_mb: float, pixels: int) -> int:
     """A training job: the images, the network with its gradients and a copy, a batch."""
-    hidden, item = settings["hidden_size"], _itemsize(settings)
+    hidden, item = settings["hidden_size"], itemsize(settings)
     network = 5 * pixels * hidden * item
     batch = settings["batch_size"] * (pixels * (4 + 2 * item) + 6 * hidden * item)
     return _mb(input_mb * 1e6 + network + batch)
 
 
-def evaluation_mem_mb(settings: dict, input_mb: float, rows: int) -> int:
-    """An evaluation job (or `learned`): the images and checkpoints it reads, and ``rows``
-    images at a time through one network: its hidden layer, and as much again for the
-    images' pixels as floats, the output layer and matplotlib's figures."""
-    return _mb(input_mb * 1e6 + 2 * rows * settings["hidden_size"] * _itemsize(settings))
+def evaluation_mem_mb(input_mb: float, hidden_bytes: int) -> int:
+    """An evaluation job (or `learned`): the images and checkpoints it reads, the hidden
+    layers it holds (evaluate.hidden_bytes), and as much again for the images' pixels as
+    floats, the output layer and matplotlib's figures."""
+    return _mb(input_mb * 1e6 + 2 * hidden_bytes)
 
 
 def reading_mem_mb(input_mb: float, copies: float) -> int:

@@ -43,7 +43,7 @@ class Target:
 # --- reading ------------------------------------------------------------------------------
 
 
-def read_images(path: Path) -> list[tuple[str, np.ndarray]]:
+def _read_images(path: Path) -> list[tuple[str, np.ndarray]]:
     """(name, 2-D or 3-D array) of each image in the file at ``path``."""
     if not path.is_file():
         raise PredictError(f"{path}: no such file; give image files (PNG, JPEG, .npy, IDX)")
@@ -126,7 +126,7 @@ def ink_box(image: np.ndarray) -> tuple[slice, slice] | None:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
-def dataset_target(data: dataset.Dataset, sample: int = 1000) -> Target:
+def _dataset_target(data: dataset.Dataset, sample: int = 1000) -> Target:
     """The dataset's image shape, whether its images are drawn on a dark background, and
     how much of the image their ink takes."""
     shape = data.image_shape or (1, data.input_size)
@@ -142,7 +142,7 @@ def dataset_target(data: dataset.Dataset, sample: int = 1000) -> Target:
     return Target(shape, dark, float(np.median(fractions)) if fractions else 1.0)
 
 
-def to_dataset_form(image: np.ndarray, name: str, target: Target) -> np.ndarray:
+def _to_dataset_form(image: np.ndarray, name: str, target: Target) -> np.ndarray:
     """The image as one row of uint8 pixels, as the dataset's images are."""
     from PIL import Image
 
@@ -188,7 +188,7 @@ def _padded_to_aspect(pixels: np.ndarray, aspect: float) -> np.ndarray:
 # --- the run's network and the dataset it was trained on ----------------------------------
 
 
-def run_checkpoint(results: Path, run: str, epoch: str) -> Path:
+def _run_checkpoint(results: Path, run: str, epoch: str) -> Path:
     """The run's checkpoint: ``final``, ``best`` (best test accuracy) or an epoch number."""
     folder = results / run / "checkpoints"
     paths = sorted(folder.glob("epoch_*.npz"))
@@ -210,7 +210,7 @@ def run_checkpoint(results: Path, run: str, epoch: str) -> Path:
     return path
 
 
-def trained_on(results: Path, digest: str) -> Path:
+def _trained_on(results: Path, digest: str) -> Path:
     """The folder of the prepared dataset with ``digest`` (results/data/<name>)."""
     for labels in sorted(results.glob("data/*/labels.npz")):
         with np.load(labels, allow_pickle=False) as arrays:
@@ -255,16 +255,16 @@ def predict_files(files: list[Path], results: Path, run: str, epoch: str) -> tup
     """Every image of ``files`` as the run's network sees it and what it says: (image
     names, their uint8 pixel rows, class probabilities, class names, the dataset's target
     form, the checkpoint used)."""
-    path = run_checkpoint(results, run, epoch)
+    path = _run_checkpoint(results, run, epoch)
     net, meta = checkpoint.load(path)
-    folder = trained_on(results, meta["dataset_digest"])
+    folder = _trained_on(results, meta["dataset_digest"])
     data = dataset.load(folder / "pixels.npy", folder / "labels.npz")
-    target = dataset_target(data)
+    target = _dataset_target(data)
     names, pixels = [], []
     for file in files:
-        for name, image in read_images(file):
+        for name, image in _read_images(file):
             names.append(name)
-            pixels.append(to_dataset_form(image, name, target))
+            pixels.append(_to_dataset_form(image, name, target))
     probs = probabilities(net, np.stack(pixels))
     classes = class_names(folder, probs.shape[1])
     return names, np.stack(pixels), probs, classes, target, path

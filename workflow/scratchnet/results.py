@@ -80,8 +80,8 @@ def write_summary(
     tables.write_csv(summary, out / "summary.csv")
     tables.write_csv(by_setting, out / "summary_by_setting.csv")
     varied = tables.varied_settings(summary, setting_keys)
-    write_text_atomically(out / "summary.html", summary_page(summary, varied, by_setting))
-    write_text_atomically(dataset_json.with_suffix(".html"), dataset_page(about))
+    write_text_atomically(out / "summary.html", _summary_page(summary, varied, by_setting))
+    write_text_atomically(dataset_json.with_suffix(".html"), _dataset_page(about))
     curves = {setting: [] for setting in by_setting["setting"]}
     for name, run in runs.items():
         tables_of_run = (tables.read_csv(out / name / f) for f in ("accuracy.csv", "loss.csv"))
@@ -97,7 +97,7 @@ def write_summary(
     return summary
 
 
-def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFrame) -> str:
+def _summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFrame) -> str:
     """summary.html: the runs best first (short names; the settings that differ are
     columns), and above them, where some setting has several seeds, the settings' spread."""
     setting_keys = tables.setting_columns(summary)
@@ -115,7 +115,7 @@ def summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataFr
     return tables.html_page("Summary", sections, highlight_first=spread.crowned(by_setting))
 
 
-def dataset_page(about: dict) -> str:
+def _dataset_page(about: dict) -> str:
     """The dataset's HTML page: its files and checksums, image shape and class counts."""
     files = pd.DataFrame(
         [{"split": split, **spec} for split, spec in about["files"].items()]

@@ -53,7 +53,7 @@ def _central_mass(t: float, df: int) -> float:
     return math.sin(theta) * series
 
 
-def interval_half_width(sd: float, n: int) -> float:
+def _interval_half_width(sd: float, n: int) -> float:
     """Half the width of the 95 % interval of a mean of ``n`` values (nan for one value)."""
     if n < 2 or pd.isna(sd):
         return math.nan
@@ -92,7 +92,7 @@ def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
         table[f"{measure}_min"] = values.min()
         table[f"{measure}_max"] = values.max()
         half = [
-            interval_half_width(sd, n)
+            _interval_half_width(sd, n)
             for sd, n in zip(table[f"{measure}_sd"], table["repeats"], strict=True)
         ]
         table[f"{measure}_ci95_low"] = table[f"{measure}_mean"] - half

@@ -133,7 +133,7 @@ def ranked(summary: pd.DataFrame) -> pd.DataFrame:
 WARNING_COLUMNS = ["diverged_at_epoch", "at_chance"]
 
 
-def warnings_raised(summary: pd.DataFrame) -> list[str]:
+def _warnings_raised(summary: pd.DataFrame) -> list[str]:
     """The warning columns some run has (diverged, at chance): the others say nothing."""
     raised = {
         "diverged_at_epoch": summary["diverged_at_epoch"].notna().any(),
@@ -145,7 +145,7 @@ def warnings_raised(summary: pd.DataFrame) -> list[str]:
 def result_columns(summary: pd.DataFrame, varied: list[str]) -> list[str]:
     """What a reader looks at first: the run, its results (and warnings, where a run has
     one), then the settings that differ between the runs."""
-    return ["run", *METRIC_COLUMNS, *warnings_raised(summary), "train_seconds", *varied]
+    return ["run", *METRIC_COLUMNS, *_warnings_raised(summary), "train_seconds", *varied]
 
 
 def setting_columns(summary: pd.DataFrame) -> list[str]:

@@ -127,11 +127,11 @@ def sgd_epoch(
     return losses
 
 
-def divergence_limit(num_classes: int) -> float:
+def _divergence_limit(num_classes: int) -> float:
     return DIVERGENCE_FACTOR * math.log(num_classes)
 
 
-class ProgressLog:
+class _ProgressLog:
     """Logs iteration, loss and updates/s about ten times per epoch."""
 
     def __init__(self, total: int, first_iteration: int, every: int | None = None):
@@ -185,7 +185,7 @@ def continue_training(
     if len(timings) != len(checkpoints):
         raise ValueError(f"{len(checkpoints)} epochs to train but {len(timings)} timing files")
     if settings.gradient == "numerical" and checkpoints:
-        log.warning(numerical_cost_note(net, data, settings))
+        log.warning(_numerical_cost_note(net, data, settings))
     for out, timing in zip(checkpoints, timings, strict=True):
         start = time.perf_counter()
         if "diverged" in meta:  # training stopped: the same network, no more updates
@@ -206,9 +206,9 @@ def _train_one_epoch(net, meta, data, model, settings, source):
     epoch = meta["epoch"] + 1
     log.info("epoch %d: %d updates from %s", epoch, settings.iters_per_epoch, source)
     before = {name: array.copy() for name, array in net.params.items()}
-    progress = ProgressLog(settings.iters_per_epoch, meta["iteration"] + 1)
+    progress = _ProgressLog(settings.iters_per_epoch, meta["iteration"] + 1)
     rng = epoch_rng(model.seed, epoch)
-    limit = divergence_limit(net.params["W2"].shape[1])
+    limit = _divergence_limit(net.params["W2"].shape[1])
     try:
         losses = sgd_epoch(net, data, settings, rng, progress)
         mean = float(np.mean(losses))
@@ -234,7 +234,7 @@ def _train_one_epoch(net, meta, data, model, settings, source):
     return healthy, {**checkpoint.next_meta(meta, 0, settings), "diverged": diverged}, []
 
 
-def numerical_cost_note(net: TwoLayerNet, data: Dataset, settings: TrainingSettings) -> str:
+def _numerical_cost_note(net: TwoLayerNet, data: Dataset, settings: TrainingSettings) -> str:
     """How long an epoch of numerical gradients will take, estimated from one loss."""
     x = normalize(data.pixels_train[: settings.batch_size]).astype(net.dtype)
     t = data.t_train[: settings.batch_size]
