@@ -82,3 +82,28 @@ def test_fashion_mnist_verifies_against_debians_copy_and_trains(tmp_path):
     assert accuracy["test_acc"].iloc[-1] > 0.6  # it learns clothes too
     for name in ("weights", "confusion", "misclassified"):
         assert project.path(f"results/default/figures/{name}.png").exists()
+
+
+def test_every_jobs_memory_request_covers_its_peak_with_a_wide_network(mnist_run, tmp_path):
+    """hidden_size 1000, a full job of 8 epochs (9 checkpoints scored in one job): each
+    job's peak (its log, from getrusage) within what it asked the scheduler for."""
+    import os
+    import re
+    import shutil
+
+    shutil.copytree(mnist_run.path("results/data"), tmp_path / "results" / "data")
+    wide = Project(tmp_path, {**mnist_run.config, "hidden_size": 1000, "epochs": 8,
+                              "iters_per_epoch": 20})  # fmt: skip
+    done = wide.run(env={**os.environ, "SCRATCHNET_WORKER": "off"})
+    output = done.stdout + done.stderr
+    asked = {}  # log file -> mem_mb
+    for block in output.split("\nrule ")[1:] + output.split("\nlocalrule ")[1:]:
+        log, mem = re.search(r"log: (\S+)", block), re.search(r"mem_mb=(\d+)", block)
+        if log and mem:
+            asked[log.group(1)] = int(mem.group(1))
+    assert {"evaluate_000-008.log", "train_epochs_000-008.log", "learned.log"} <= {
+        Path(log).name for log in asked
+    }
+    for log, mem_mb in asked.items():
+        peak = re.findall(r"peak RSS (\d+) MB", wide.path(log).read_text())
+        assert peak and int(peak[-1]) <= mem_mb, (log, peak, mem_mb)
