@@ -31,18 +31,9 @@ def write_config(folder: Path, mnist: Path, changes: dict) -> None:
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
 
 
-def snakemake_command(snakefile: Path, folder: Path, *options: str) -> list[str]:
-    """`snakemake --cores 2` on ``snakefile`` in ``folder``, with the interpreter running
-    this script."""
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(snakefile),
-        "--directory",
-        str(folder),
-        "--cores",
-        "2",
-        *options,
-    ]
+def snakemake_command(snakefile: Path, folder: Path, *options: str, cores: int | None = 2):
+    """`snakemake --cores 2` (or ``cores``; None: the profile's) on ``snakefile`` in
+    ``folder``, with the interpreter running this script."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
+    command += ["--directory", str(folder), *options]
+    return command if cores is None else [*command, "--cores", str(cores)]

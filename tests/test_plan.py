@@ -127,6 +127,42 @@ def test_numbers_as_people_write_them():
     assert "weight_init_std=0.05" in runs and "weight_init_std=0.1" in runs
 
 
+SEARCH = {
+    "samples": 30,
+    "seed": 0,
+    "learning_rate": {"log_uniform": [1e-3, 1]},
+    "hidden_size": {"choice": [25, 50, 100]},
+    "batch_size": {"uniform": [50, 200]},
+}
+
+
+def test_a_search_draws_each_sample_from_its_distributions():
+    runs = planned(search=SEARCH)
+    assert list(runs) == [f"sample={i}" for i in range(30)]
+    rates = [run.settings["learning_rate"] for run in runs.values()]
+    assert all(1e-3 <= rate <= 1 for rate in rates)
+    assert min(rates) < 0.01 and max(rates) > 0.1  # spread over the decades
+    assert all(float(f"{rate:.4g}") == rate for rate in rates)  # 4 significant digits
+    assert {run.settings["hidden_size"] for run in runs.values()} == {25, 50, 100}
+    batches = [run.settings["batch_size"] for run in runs.values()]
+    assert all(isinstance(b, int) and 50 <= b <= 200 for b in batches)
+    assert runs["sample=0"].settings["epochs"] == 16  # the rest: the top level
+
+
+def test_a_sample_is_the_same_whatever_the_number_of_samples():
+    fewer, more = planned(search={**SEARCH, "samples": 5}), planned(search=SEARCH)
+    assert all(more[name] == run for name, run in fewer.items())
+    other_seed = planned(search={**SEARCH, "seed": 1})
+    assert other_seed["sample=0"].settings != more["sample=0"].settings
+
+
+def test_a_search_is_repeated_over_seeds_and_stands_beside_named_runs():
+    runs = planned(search={**SEARCH, "samples": 2}, repeats=2, runs={"book": {}})
+    assert list(runs) == ["sample=0", "sample=0+seed=1", "sample=1", "sample=1+seed=1",
+                          "book", "book+seed=1"]  # fmt: skip
+    assert runs["sample=0+seed=1"].setting == "sample=0"
+
+
 # --- names ---------------------------------------------------------------------------------
 
 
@@ -176,6 +212,28 @@ MISTAKES = [
     ({"run": "data"}, "config: ['data'] cannot be a run name (results/ uses data, figures"),
     ({"runs": {"figures": {}}}, "config: ['figures'] cannot be a run name"),
     ({"dataset": "cifar"}, "config: dataset 'cifar' is not an entry of 'datasets'"),
+    ({"validation": -1}, "config: validation: -1 is less than the minimum of 0"),
+    ({"search": {"learning_rate": {"uniform": [0, 1]}}}, "'samples' is a required property"),
+    ({"search": {"samples": 2, "lr": {"uniform": [0, 1]}}}, "search: 'lr' to sample"),
+    ({"search": {"samples": 2}}, "config: search: no setting to sample"),
+    ({"search": {"samples": 2, "hidden_size": {"normal": [1, 2]}}}, "search.hidden_size"),
+    (
+        {"search": {"samples": 2, "learning_rate": {"log_uniform": [0, 1]}}},
+        "search.learning_rate.log_uniform: [0, 1] is not an interval",
+    ),
+    (
+        {"search": {"samples": 2, "learning_rate": {"uniform": [1, 0.5]}}},
+        "search.learning_rate.uniform: [1, 0.5] is not an interval",
+    ),
+    (
+        {"search": {"samples": 2, "sampling": {"choice": ["shuffle"]}}},
+        "config: search (sample=0).sampling: 'shuffle' is not one of",
+    ),
+    (
+        {"search": {"samples": 2, "seed": 0, "hidden_size": {"choice": [5]}},
+         "sweep": {"learning_rate": [0.1]}},
+        "config: search and sweep both make settings",
+    ),
     ({"mirrors": "/somewhere"}, "config: mirrors: '/somewhere' is not of type 'array'"),
 ]
 

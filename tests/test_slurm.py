@@ -2,17 +2,20 @@
 
 The cluster comes from workflow/cluster/local-slurm.sh (needs root, as in CI). The
 same small sweep, each run repeated with two seeds, runs through SLURM and locally; the
-results must be byte-identical.
+results must be byte-identical, and the runs go in grouped submissions.
 """
 
+import math
 import os
 import subprocess
 
 import pytest
+import yaml
 from conftest import REPO, Project, file_digests, read_json, tiny_config
 
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "workflow" / "cluster" / "local-slurm.sh"
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
 SWEEP = {"hidden_size": [6, 12]}
 RUNS = ["hidden_size=6", "hidden_size=6+seed=1", "hidden_size=12", "hidden_size=12+seed=1"]
 
@@ -44,7 +47,7 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     config = tiny_config(mirror, digests, sweep=SWEEP, repeats=2, epochs=2)
     cluster = Project(tmp_path / "cluster", config)
     result = subprocess.run(
-        cluster.command("--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm")),
+        cluster.command("--workflow-profile", str(PROFILE)),
         capture_output=True,
         text=True,
         timeout=900,
@@ -52,7 +55,8 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     submitted = output.count("has been submitted with SLURM jobid")
-    assert submitted == 9, f"expected the data stage and 2 jobs per run, saw {submitted}"
+    assert submitted == 1 + math.ceil(len(RUNS) / runs_per_submission()), output
+    assert output.count("Group job run") >= 1  # the runs' jobs went as groups
 
     for run in RUNS:
         for log in ("train_epochs_000-002", "evaluate_000-002"):
@@ -72,7 +76,62 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
         assert metrics_without_time(cluster, run) == metrics_without_time(local, run)
 
 
+def runs_per_submission() -> int:
+    """The profile's group-components for the runs' group."""
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    counts = dict(item.split("=") for item in profile["group-components"])
+    return int(counts["run"])
+
+
 def metrics_without_time(project: Project, run: str) -> dict:
     metrics = read_json(project.path(f"results/{run}/metrics.json"))
     metrics.pop("train_seconds")
     return metrics
+
+
+def test_a_cancelled_submission_keeps_the_runs_it_finished(slurm_cluster, tmp_path, tiny_mirror):
+    """Six runs in one submission, cancelled once two have been trained and evaluated:
+    those two keep their files and are not trained again; the others are."""
+    mirror, digests = tiny_mirror
+    project = Project(tmp_path, tiny_config(mirror, digests, epochs=10, sweep=SEEDS))
+    call = subprocess.Popen(
+        project.command("--workflow-profile", str(PROFILE)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        finished = wait_for_finished_runs(project, 2)
+        subprocess.run(["scancel", "--user", "root"], check=True, timeout=30)
+        assert call.wait(timeout=300) != 0
+    finally:
+        call.kill()
+    assert finished_runs(project) >= finished  # nothing finished was removed
+    planned = project.planned_jobs("--workflow-profile", str(PROFILE))
+    for run in finished:
+        again = {rule for rule, wildcards in planned if wildcards.get("run") == run}
+        assert again <= {"learned", "run_results"}, (run, again)  # not trained again
+    trained = {w["run"] for rule, w in planned if rule.startswith("train_epochs_000")}
+    assert trained == {f"seed={seed}" for seed in SEEDS["seed"]} - finished
+
+
+SEEDS = {"seed": [1, 2, 3, 4, 5, 6]}
+
+
+def finished_runs(project: Project) -> set[str]:
+    """Runs whose last evaluation is written."""
+    runs = (f"seed={seed}" for seed in SEEDS["seed"])
+    return {
+        run
+        for run in runs
+        if project.path(f"results/{run}/evaluation/epochs_009-010.json").exists()
+    }
+
+
+def wait_for_finished_runs(project: Project, count: int, seconds: float = 300) -> set[str]:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while len(finished := finished_runs(project)) < count:
+        assert time.monotonic() < deadline, "the runs did not finish in time"
+        time.sleep(0.3)
+    return finished

@@ -122,6 +122,11 @@ def training_priority(first):
     return PRIORITY["training" if first else "first"]
 
 
+# A run's training and evaluation jobs, one group: on a cluster, one submission for a run
+# or (the profile's group-components) for several; no effect on a local run.
+RUN_GROUP = "run"
+
+
 # --- arguments ----------------------------------------------------------------------------
 
 

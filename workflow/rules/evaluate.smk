@@ -11,6 +11,8 @@ rule evaluate:
     log:
         "results/{run}/logs/evaluate_{epochs}.log",
     priority: PRIORITY["evaluate"]
+    group:
+        RUN_GROUP
     conda:
         "../envs/scratchnet.yaml"
     threads: 1

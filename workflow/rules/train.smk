@@ -22,6 +22,8 @@ for (first, last), runs in plan.spans(RUNS).items():
         wildcard_constraints:
             run=run_pattern(runs),
         priority: training_priority(first)
+        group:
+            RUN_GROUP
         conda:
             "../envs/scratchnet.yaml"
         threads: 1

@@ -1,8 +1,9 @@
 """How runs are named, and their short names where a full one would not fit (the report's
 menu, tables).
 
-A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``), and a
-repeat adds its seed (``default+seed=3``). Shortened, each ``key=value`` part is shown as
+A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``), a
+search by its sample's number (``sample=7``), and a repeat adds its seed
+(``default+seed=3``). Shortened, each ``key=value`` part is shown as
 ``initials value`` (``hs 100, lr 0.5``; ``default, seed 3``), and a name still too long
 is cut.
 """
@@ -25,8 +26,13 @@ def format_value(value) -> str:
 
 
 def made_name(parts: dict) -> str:
-    """``key=value`` parts joined: a sweep point's name."""
+    """``key=value`` parts joined: a sweep point's name, or a sample's."""
     return SEPARATOR.join(f"{key}{ASSIGN}{format_value(value)}" for key, value in parts.items())
+
+
+def sample_name(index: int) -> str:
+    """The setting of a random search's sample ``index`` (config `search`)."""
+    return made_name({"sample": index})
 
 
 def repeat_name(setting: str, seed: int) -> str:

@@ -21,8 +21,10 @@ import json
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from scratchnet import layout, names
-from scratchnet.settings import ConfigError, require_valid_run, run_keys
+from scratchnet.settings import ConfigError, require_valid_run, run_keys, run_schema
 
 # Each training job trains up to this many epochs and writes one checkpoint per epoch (the
 # first job also writes epoch 0, the initial network); each evaluation job scores one
@@ -43,14 +45,24 @@ def runs(config: dict, schema: dict) -> dict[str, Run]:
     """Every run of a checked config (defaults filled in), by name, in config order."""
     keys = run_keys(schema)
     top = {key: config[key] for key in keys}
-    named = config.get("runs") or {}
-    changes = {**_grid(config.get("sweep") or {}, keys), **named}
+    named, search = config.get("runs") or {}, config.get("search")
+    if search is not None and config.get("sweep"):
+        raise ConfigError(
+            "config: search and sweep both make settings; use one of them (search: random "
+            "settings, sweep: every combination of listed values), or name runs in `runs`"
+        )
+    if search is not None:
+        made = _samples(search, run_schema(schema)["properties"])
+    else:
+        made = _grid(config.get("sweep") or {}, keys)
+    changes = {**made, **named}
     if not changes:
         changes = {config["run"]: {}}
     settings = {}
     for name, change in changes.items():
         settings[name] = {**top, **change}
-        require_valid_run(settings[name], schema, f"runs.{name}" if name in named else "sweep")
+        where = f"runs.{name}" if name in named else f"search ({name})" if search else "sweep"
+        require_valid_run(settings[name], schema, where)
     _require_chosen_name(config["run"], "run")
     for name in named:
         _require_chosen_name(name, "runs")
@@ -74,6 +86,59 @@ def _grid(sweep: dict, keys: list[str]) -> dict[str, dict]:
         for values in itertools.product(*map(sweep.get, swept))
     )
     return {names.made_name(point): point for point in points}
+
+
+def _samples(search: dict, settings: dict[str, dict]) -> dict[str, dict]:
+    """Sample name -> the settings it draws, for each of the search's samples: each
+    searched setting (schema order) from its distribution, with a generator seeded by
+    the search's seed and the sample's number alone (raising `samples` keeps the
+    earlier ones). Floats are kept to 4 significant digits, integer settings rounded."""
+    spec = {key: value for key, value in search.items() if key not in ("samples", "seed")}
+    keys = list(settings)
+    unknown = sorted(set(spec) - set(keys))
+    if unknown or not spec:
+        raise ConfigError(
+            f"config: search: {', '.join(map(repr, unknown)) or 'no setting'} to sample; "
+            f"search may sample: {', '.join(keys)} (README 'Choosing hyperparameters')"
+        )
+    searched = [key for key in keys if key in spec]
+    for key in searched:
+        _require_interval(key, spec[key])
+    samples = {}
+    for index in range(search["samples"]):
+        draws = np.random.default_rng([search["seed"], index]).random(len(searched))
+        point = {
+            key: _draw(spec[key], u, "integer" in str(settings[key].get("type")))
+            for key, u in zip(searched, draws, strict=True)
+        }
+        samples[names.sample_name(index)] = point
+    return samples
+
+
+def _require_interval(key: str, distribution: dict) -> None:
+    ((kind, values),) = distribution.items()
+    if kind == "choice":
+        return
+    low, high = values
+    if not low < high or (kind == "log_uniform" and low <= 0):
+        raise ConfigError(
+            f"config: search.{key}.{kind}: {values} is not an interval [low, high] with "
+            f"low < high{' and low > 0' if kind == 'log_uniform' else ''}"
+        )
+
+
+def _draw(distribution: dict, u: float, integer: bool):
+    """The value at ``u`` (uniform in [0, 1)) of one distribution, for an ``integer``
+    setting or a float one."""
+    ((kind, values),) = distribution.items()
+    if kind == "choice":
+        return values[min(int(u * len(values)), len(values) - 1)]
+    low, high = values
+    if kind == "log_uniform":
+        value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    else:
+        value = low + u * (high - low)
+    return round(value) if integer else float(f"{value:.4g}")
 
 
 def _require_chosen_name(name: str, key: str) -> None:

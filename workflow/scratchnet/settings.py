@@ -85,9 +85,10 @@ def _read(mapping: dict | None, schemas: dict) -> None:
 
 def read_numbers(config: dict, schema: dict) -> None:
     """Read numeric strings in ``config`` as numbers (in place), where the schema wants one."""
-    settings = run_schema(schema)["properties"]
+    settings, top = run_schema(schema)["properties"], schema["properties"]
     _read(config, settings)
-    _read(config.get("gradcheck"), schema["properties"]["gradcheck"]["properties"])
+    _read(config, {key: top[key] for key in ("validation", "validation_seed")})
+    _read(config.get("gradcheck"), top["gradcheck"]["properties"])
     repeats = config.get("repeats")
     if isinstance(repeats, list):
         config["repeats"] = [as_schema_type(seed, INTEGER) for seed in repeats]
@@ -98,6 +99,20 @@ def read_numbers(config: dict, schema: dict) -> None:
             config["sweep"][key] = [as_schema_type(value, settings[key]) for value in values]
     for changes in (config.get("runs") or {}).values():
         _read(changes, settings)
+    search = config.get("search")
+    if isinstance(search, dict):
+        _read(search, top["search"]["properties"])
+        for key, distribution in search.items():
+            if key in settings and isinstance(distribution, dict):
+                _read_distribution(distribution, settings[key])
+
+
+def _read_distribution(distribution: dict, setting: dict) -> None:
+    """A searched setting's interval as numbers, its choices as the setting's type."""
+    for kind, values in distribution.items():
+        if isinstance(values, list):
+            wanted = setting if kind == "choice" else {"type": "number"}
+            distribution[kind] = [as_schema_type(value, wanted) for value in values]
 
 
 # --- one line per mistake -------------------------------------------------------------------
