@@ -21,7 +21,8 @@ def evaluate(net, images):
 
 
 def accuracy_and_loss(net, blocks):
-    return accuracies_and_losses([net], blocks)[0]
+    (whole,) = accuracies_and_losses([net], blocks)[0]
+    return whole
 
 
 def net_and_images(dtype: str) -> tuple[TwoLayerNet, np.ndarray, np.ndarray]:
@@ -98,7 +99,7 @@ blocks = blocks_of(pixels, labels, (28, 28))
 nets = [TwoLayerNet(784, 50, 10, 0.1, np.random.default_rng(i)) for i in range(9)]
 together = accuracies_and_losses(nets, blocks)
 alone = [accuracies_and_losses([net], blocks)[0] for net in nets]
-print(together == alone, len(set(together)))
+print(together == alone, len(set(map(tuple, together))))
 """
 
 

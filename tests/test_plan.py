@@ -230,8 +230,10 @@ MISTAKES = [
         "config: search (sample=0).sampling: 'shuffle' is not one of",
     ),
     (
-        {"search": {"samples": 2, "seed": 0, "hidden_size": {"choice": [5]}},
-         "sweep": {"learning_rate": [0.1]}},
+        {
+            "search": {"samples": 2, "seed": 0, "hidden_size": {"choice": [5]}},
+            "sweep": {"learning_rate": [0.1]},
+        },
         "config: search and sweep both make settings",
     ),
     ({"mirrors": "/somewhere"}, "config: mirrors: '/somewhere' is not of type 'array'"),

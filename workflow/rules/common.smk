@@ -28,6 +28,13 @@ EVALUATION_SET = {
     "index": f"{DATA_DIR}/evaluation_index.npz",
 }
 CLASSES_JSON = f"{DATA_DIR}/classes.json"  # the class names, for figures and predict
+# The training images held out for validation, when some are (plan.validation)
+SPLIT = (
+    [layout.split(DATA_DIR, VALIDATION, config["validation_seed"])]
+    if VALIDATION
+    else []
+)
+SPLIT_ARG = f"--validation {SPLIT[0]}" if SPLIT else ""
 CLASS_NAMES = DATASET_SPEC.get("class_names") or list(
     map(str, range(DATASET_SPEC["num_classes"]))
 )
@@ -168,7 +175,9 @@ def training_mem_mb(wildcards, input, attempt):
 
 def evaluation_mem_mb(wildcards, input, attempt):
     s = RUNS[wildcards.run].settings
-    held = evaluate.hidden_bytes(plan.EPOCHS_PER_JOB + 1, s["hidden_size"], plan.itemsize(s))
+    held = evaluate.hidden_bytes(
+        plan.EPOCHS_PER_JOB + 1, s["hidden_size"], plan.itemsize(s)
+    )
     return attempt * plan.evaluation_mem_mb(input.size_mb, held)
 
 
@@ -200,6 +209,8 @@ COMPARISON_FIGURES = {
     "compare_heatmap": "2 final test accuracy of every setting (figure)",
     "compare_accuracy": "3 test accuracy per epoch (figure)",
     "compare_loss": "4 mini-batch loss (figure)",
+    "compare_best": "5 the best settings' learning curves (figure)",
+    "compare_settings": "6 accuracy against each varied setting (figure)",
 }
 CHAPTER_FIGURES = {
     "numerical_diff": "1 the numerical derivative and its tangents (figure)",

@@ -44,3 +44,4 @@ except WorkflowError:
     ) from None
 checked(settings.require_known_dataset, config)
 RUNS = checked(plan.runs, config, SCHEMA)
+VALIDATION = checked(plan.validation, config)

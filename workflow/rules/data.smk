@@ -127,3 +127,28 @@ rule classes:
         code=code_digest("classes"),
     shell:
         "python -m scratchnet classes --names {params.names:q} --out {output} > {log} 2>&1"
+
+
+# The training images held out for validation (config `validation`): the same for every
+# run; no file when none are.
+rule split:
+    input:
+        labels=PREPARED["labels"],
+    output:
+        SPLIT,
+    log:
+        f"{DATA_LOGS}/split.log",
+    priority: PRIORITY["data"]
+    conda:
+        "../envs/scratchnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=plan.BASE_MB,
+        runtime=5,
+    params:
+        validation=VALIDATION,
+        seed=config["validation_seed"],
+        code=code_digest("split"),
+    shell:
+        "python -m scratchnet split --labels {input.labels} --validation {params.validation} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"

@@ -6,6 +6,7 @@ rule evaluate:
     input:
         **EVALUATION_SET,
         checkpoints=evaluated_checkpoints,
+        split=SPLIT,
     output:
         "results/{run}/evaluation/epochs_{epochs}.json",
     log:
@@ -20,7 +21,8 @@ rule evaluate:
         mem_mb=evaluation_mem_mb,
         runtime=10,
     params:
+        split=SPLIT_ARG,
         code=code_digest("evaluate"),
     shell:
         "python -m scratchnet evaluate {input.checkpoints} --pixels {input.pixels} "
-        "--index {input.index} --out {output} > {log} 2>&1"
+        "--index {input.index} {params.split} --out {output} > {log} 2>&1"

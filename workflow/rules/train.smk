@@ -14,6 +14,7 @@ for (first, last), runs in plan.spans(RUNS).items():
         input:
             **PREPARED,
             previous=previous_checkpoint(first),
+            split=SPLIT,
         output:
             checkpoints=layout.checkpoints("{run}", first, last),
             timing=layout.timings("{run}", first, last),
@@ -33,10 +34,11 @@ for (first, last), runs in plan.spans(RUNS).items():
         params:
             settings=run_args,
             start=training_start(first),
+            split=SPLIT_ARG,
             num_classes=DATASET_SPEC["num_classes"],
             code=code_digest("train"),
         shell:
             "python -m scratchnet train {params.start} --pixels {input.pixels} "
             "--labels {input.labels} --checkpoints {output.checkpoints} "
-            "--timing {output.timing} "
+            "--timing {output.timing} {params.split} "
             "--num-classes {params.num_classes} {params.settings} > {log} 2>&1"

@@ -105,19 +105,24 @@ def next_meta(meta: dict, updates: int, training) -> dict:
     }
 
 
-def require_compatible(meta: dict, path: str | Path, model, training, dataset_digest: str) -> None:
-    """Refuse to continue from a checkpoint made with other settings or on other data."""
+def require_compatible(
+    meta: dict, path: str | Path, model, training, dataset_digest: str, validation=None
+) -> None:
+    """Refuse to continue from a checkpoint made with other settings, another validation
+    split (holdout.load) or on other data."""
     _require_same("model", meta["model"], asdict(model), path)
     if "training" in meta:
         _require_same("training", meta["training"], asdict(training), path)
+        _require_same("validation", meta.get("validation") or {}, validation or {}, path)
     require_same_data(meta, dataset_digest, path, "this dataset", "delete the checkpoints")
 
 
 def _require_same(section: str, recorded: dict, wanted: dict, path: str | Path) -> None:
+    keys = [*wanted, *(key for key in recorded if key not in wanted)]
     differences = [
-        f"{key}={recorded.get(key)!r} (now {value!r})"
-        for key, value in wanted.items()
-        if recorded.get(key) != value
+        f"{key}={recorded.get(key)!r} (now {wanted.get(key)!r})"
+        for key in keys
+        if recorded.get(key) != wanted.get(key)
     ]
     if differences:
         raise CheckpointError(

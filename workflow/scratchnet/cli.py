@@ -74,21 +74,32 @@ def cmd_pack_evaluation(args) -> None:
 def cmd_train(args) -> None:
     from scratchnet.train import continue_training
 
+    data, validation = _training_data(args)
     continue_training(
         Path(args.previous) if args.previous else None,
         [Path(path) for path in args.checkpoints],
         [Path(path) for path in args.timing],
-        _load_data(args),
+        data,
         _model(args),
         _training(args),
         args.num_classes,
+        validation,
     )
+
+
+def cmd_split(args) -> None:
+    from scratchnet import holdout
+
+    said = holdout.write_split(Path(args.labels), args.validation, args.seed, Path(args.out))
+    log.info("wrote %s: %s", args.out, said)
 
 
 def cmd_evaluate(args) -> None:
     from scratchnet.evaluate import write_evaluation
 
-    write_evaluation([Path(p) for p in args.checkpoints], args.pixels, args.index, Path(args.out))
+    split = Path(args.validation) if args.validation else None
+    checkpoints = [Path(p) for p in args.checkpoints]
+    write_evaluation(checkpoints, args.pixels, args.index, Path(args.out), split)
 
 
 def cmd_run_results(args) -> None:
@@ -190,6 +201,20 @@ def _load_data(args):
     from scratchnet import dataset
 
     return dataset.load(args.pixels, args.labels)
+
+
+def _training_data(args):
+    """The dataset training draws from, without the validation split's images (if any),
+    and what a checkpoint records of the split."""
+    from dataclasses import replace
+
+    from scratchnet import holdout
+
+    data = _load_data(args)
+    if not args.validation:
+        return data, None
+    held, recorded = holdout.load(args.validation, data.digest)
+    return replace(data, train_rows=holdout.kept_rows(len(data.t_train), held)), recorded
 
 
 def _model(args):
@@ -303,14 +328,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoints", nargs="+", required=True, help="one per epoch, in order")
     p.add_argument("--timing", nargs="*", required=True, help="one per trained epoch: seconds")
     p.add_argument("--num-classes", type=int, required=True)
+    p.add_argument("--validation", help="the validation split (split): images never trained on")
     _model_args(p)
     _training_args(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("split", help="the training images held out for validation")
+    p.add_argument("--labels", required=True, help="labels.npz written by prepare")
+    p.add_argument("--validation", type=float, required=True, help="a count, or a fraction")
+    p.add_argument("--seed", type=int, required=True, help="which images: the split's seed")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("evaluate", help="accuracy and loss of checkpoints on train and test")
     p.add_argument("checkpoints", nargs="+", help="scored in one pass over the images")
     p.add_argument("--pixels", required=True, help="the evaluation set's .npy (pack-evaluation)")
     p.add_argument("--index", required=True, help="the evaluation set's .npz (pack-evaluation)")
+    p.add_argument("--validation", help="the validation split (split): its images scored apart")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
 

@@ -3,16 +3,18 @@
 A setting is trained with one seed or, with `repeats`, several (its table per setting is
 spread.by_setting's); the figures show settings:
 
-- ``compare_heatmap``: with two varied settings, final test accuracy per grid cell
+- ``compare_heatmap``: with two varied settings, the final accuracy per grid cell
   ("mean ± sd" over seeds where there are several), the best cell outlined; otherwise the
-  settings ranked by final test accuracy, with their best epoch's accuracy beside it,
+  settings ranked by final accuracy, with their best epoch's accuracy beside it,
   every seed's result and the 95 % interval of the mean where there are several.
 - ``compare_accuracy`` and ``compare_loss``: a line per setting (the mean, in a band from
   the lowest to the highest seed where there are several), coloured by the first varied
   setting and styled by the second, the legend outside the data, and a zoomed panel on
   the second half of training, where the differences are small.
 
-The first setting is crowned as spread.verdict allows, and every figure says what may be
+Accuracies are those settings are chosen on: validation accuracy where some training
+images are held out (holdout.py), else test accuracy, and every figure says which. The
+first setting is crowned as spread.verdict allows, and every figure says what may be
 claimed of it (spread.claim).
 """
 
@@ -25,9 +27,10 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from scratchnet import spread
+from scratchnet import choosing, spread
 from scratchnet.names import short_name
-from scratchnet.plots import figure, moving_average, save, smoothing_window
+from scratchnet.plots import figure, moving_average, note, save, smoothing_window
+from scratchnet.tables import MEASURE_NAMES, chosen_on
 
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -58,6 +61,8 @@ def draw_all(
         "compare_heatmap": heatmap_or_ranking(by_setting, summary, varied, title),
         "compare_accuracy": accuracy_curves(rows, varied, curves, title, by_setting),
         "compare_loss": loss_curves(rows, varied, curves, title, by_setting),
+        "compare_best": choosing.best_figure(by_setting, curves, varied, title),
+        "compare_settings": choosing.settings_figure(by_setting, summary, varied, title),
     }
     return [path for name, fig in figures.items() for path in save(fig, folder / name, formats)]
 
@@ -90,6 +95,12 @@ def _band(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         return xs[0][:length], np.nanmean(stacked, 0), np.nanmin(stacked, 0), np.nanmax(stacked, 0)
 
 
+def _measure(by_setting: pd.DataFrame) -> tuple[str, str]:
+    """The accuracy settings are chosen on (its column's stem) and its name."""
+    chosen = chosen_on(by_setting)
+    return f"{chosen}_acc", MEASURE_NAMES[chosen]
+
+
 def _label(row: pd.Series, varied: list[str]) -> str:
     if not varied:
         return str(row["run"])
@@ -106,28 +117,31 @@ def _short(value) -> str:
 def heatmap_or_ranking(
     by_setting: pd.DataFrame, summary: pd.DataFrame, varied: list[str], title: str
 ) -> plt.Figure:
-    """The heatmap of two varied settings, else the ranking (``summary``: per-run rows)."""
-    if len(varied) == 2:
+    """The heatmap of two varied settings that make a full grid (a sweep's), else the
+    ranking (a search's settings, named runs; ``summary``: per-run rows)."""
+    if len(varied) == 2 and by_setting[varied].nunique().prod() == len(by_setting):
         return heatmap(by_setting, *varied, title)
     return ranking(by_setting, summary, varied, title)
 
 
 def heatmap(by_setting: pd.DataFrame, rows_key: str, columns_key: str, title: str) -> plt.Figure:
-    """Final test accuracy per (rows_key, columns_key) cell, "mean ± sd" where a setting
+    """The final accuracy per (rows_key, columns_key) cell, "mean ± sd" where a setting
     has several seeds; blank where no setting has it; the best outlined if crowned."""
+    measure, on = _measure(by_setting)
     grids = {
-        measure: by_setting.pivot_table(
-            index=rows_key, columns=columns_key, values=measure, aggfunc="max", dropna=False
+        statistic: by_setting.pivot_table(
+            index=rows_key, columns=columns_key, values=statistic, aggfunc="max", dropna=False
         )
-        for measure in ("final_test_acc_mean", "final_test_acc_sd")
+        for statistic in (f"final_{measure}_mean", f"final_{measure}_sd")
     }
-    grid, sd = grids["final_test_acc_mean"], grids["final_test_acc_sd"].to_numpy(dtype=float)
+    grid = grids[f"final_{measure}_mean"]
+    sd = grids[f"final_{measure}_sd"].to_numpy(dtype=float)
     several = spread.has_repeats(by_setting)
-    heading = "Final test accuracy" + (", mean ± sd over seeds" if several else "")
-    fig, ax = figure((7, 5.2), f"{heading} — {title}", left=0.16, right=0.86, bottom=0.14)
+    heading = f"Final {on} accuracy" + (", mean ± sd over seeds" if several else "")
+    fig, ax = figure((7, 5.2), f"{heading} — {title}", left=0.16, right=0.86, bottom=0.19)
     values = grid.to_numpy(dtype=float)
     image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-    label = "final test accuracy" + (" (mean)" if several else "")
+    label = f"final {on} accuracy" + (" (mean)" if several else "")
     fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, label=label)
     ax.set_xticks(range(len(grid.columns)), [_short(v) for v in grid.columns])
     ax.set_yticks(range(len(grid.index)), [_short(v) for v in grid.index])
@@ -156,35 +170,36 @@ def heatmap(by_setting: pd.DataFrame, rows_key: str, columns_key: str, title: st
 def _note(fig: plt.Figure, by_setting: pd.DataFrame) -> None:
     """What may be claimed of the first setting, under the figure."""
     first = short_name(by_setting["setting"].iloc[0])
-    fig.text(0.02, 0.015, f"{first}, the first, is {spread.claim(by_setting)}", fontsize=9)
+    note(fig, f"{first}, the first, is {spread.claim(by_setting)}")
 
 
 def ranking(
     by_setting: pd.DataFrame, summary: pd.DataFrame, varied: list[str], title: str
 ) -> plt.Figure:
-    """The settings by mean final test accuracy, best on top: the mean final (filled) and
+    """The settings by mean final accuracy, best on top: the mean final (filled) and
     best epoch's (open) accuracy; where a setting has several seeds, each seed's final
     result (dots) and the 95 % interval of the mean (bar)."""
     several = spread.has_repeats(by_setting)
     height = min(2.6 + 0.3 * len(by_setting), 30)
-    heading = "Settings ranked by final test accuracy" + (", mean over seeds" if several else "")
+    measure, on = _measure(by_setting)
+    heading = f"Settings ranked by final {on} accuracy" + (", mean over seeds" * several)
     fig, ax = figure(
         (8, height),
         f"{heading} — {title}",
         axes_titles=True,  # room for the legend above the axes
         left=0.38,
-        bottom=0.6 / height + 0.1,
+        bottom=1.0 / height + 0.08,
     )
     positions = np.arange(len(by_setting))[::-1]  # the best at the top
     labels = []
     for position, (_, row) in zip(positions, by_setting.iterrows(), strict=True):
         diverged = row["diverged_repeats"] == row["repeats"]
         color = DIVERGED_COLOR if diverged else "tab:blue"
-        final, best = row["final_test_acc_mean"], row["best_test_acc_mean"]
+        final, best = row[f"final_{measure}_mean"], row[f"best_{measure}_mean"]
         if row["repeats"] > 1:
-            seeds = summary.loc[summary["setting"] == row["setting"], "final_test_acc"]
+            seeds = summary.loc[summary["setting"] == row["setting"], f"final_{measure}"]
             ax.plot(seeds, [position] * len(seeds), ".", color=color, alpha=0.45, ms=7)
-            low, high = row["final_test_acc_ci95_low"], row["final_test_acc_ci95_high"]
+            low, high = row[f"final_{measure}_ci95_low"], row[f"final_{measure}_ci95_high"]
             ax.errorbar(final, position, xerr=[[final - low], [high - final]], fmt="none",
                         ecolor="black", capsize=4, lw=1.5)  # fmt: skip
         ax.plot([final, best], [position] * 2, color=color, lw=1)
@@ -200,7 +215,7 @@ def ranking(
     ax.set_yticks(positions, labels, fontsize=8)
     if crowned:
         ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.set_xlabel("test accuracy")
+    ax.set_xlabel(f"{on} accuracy")
     ax.grid(axis="x", alpha=0.3)
     keys = [
         Line2D([], [], marker="o", ls="", color="tab:blue", label="final" + " (mean)" * several),
@@ -354,15 +369,20 @@ def _lines(curves: Curves, points) -> dict[str, tuple[np.ndarray, ...]]:
 
 
 def accuracy_curves(rows, varied, curves: Curves, title, by_setting) -> plt.Figure:
+    """Each setting's accuracy per epoch, on the data settings are chosen on."""
+    measure, on = _measure(by_setting)
+
     def points(accuracy, _):
-        return accuracy["epoch"].to_numpy(), accuracy["test_acc"].to_numpy()
+        return accuracy["epoch"].to_numpy(), accuracy[
+            measure.replace("_acc", "") + "_acc"
+        ].to_numpy()
 
     return curves_figure(
         rows,
         varied,
         _lines(curves, points),
-        ("epoch", "test accuracy"),
-        f"Test accuracy per epoch{_over_seeds(by_setting)} — {title}",
+        ("epoch", f"{on} accuracy"),
+        f"{on.capitalize()} accuracy per epoch{_over_seeds(by_setting)} — {title}",
         by_setting,
     )
 

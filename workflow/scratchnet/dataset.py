@@ -34,6 +34,8 @@ class Dataset:
     t_test: np.ndarray
     digest: str  # identifies the source files, recorded in every checkpoint
     image_shape: tuple[int, int] | None = None  # (rows, cols), when known
+    # The training images training draws from (holdout.kept_rows); None: all of them
+    train_rows: np.ndarray | None = None
 
     @property
     def input_size(self) -> int:
@@ -41,7 +43,8 @@ class Dataset:
 
     @property
     def train_size(self) -> int:
-        return len(self.t_train)
+        """The training images training draws from."""
+        return len(self.t_train) if self.train_rows is None else len(self.train_rows)
 
 
 def normalize(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -9,8 +9,8 @@ about half the multiplications (docs/performance.md has the counts).
 
 On disk (written once per dataset by ``pack``): the blocks' pixels one after another in
 a flat uint8 .npy, memory-mapped when loaded, and an .npz index of the blocks: rows,
-kept columns, labels in block order, how many blocks are train images, and the
-dataset's digest.
+kept columns, labels and which images they are in block order (for the validation split),
+how many blocks are train images, and the dataset's digest.
 """
 
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ class Block:
     pixels: np.ndarray  # (rows, len(columns)) uint8: the block's images, blank columns left out
     columns: np.ndarray  # which of the image's pixels those columns are
     labels: np.ndarray  # (rows,) class labels
+    images: np.ndarray  # (rows,) which images of their split (train or test) these are
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def blocks_of(
         rows = np.sort(order[start : start + block_rows])  # sorted: reads the file forwards
         images = pixels[rows]
         columns = np.flatnonzero(images.any(axis=0))
-        blocks.append(Block(np.ascontiguousarray(images[:, columns]), columns, labels[rows]))
+        pixels_kept = np.ascontiguousarray(images[:, columns])
+        blocks.append(Block(pixels_kept, columns, labels[rows], rows))
     return blocks
 
 
@@ -84,6 +86,7 @@ def save(evalset: EvaluationSet, pixels_out: str | Path, index_out: str | Path) 
         "kept": np.array([len(block.columns) for block in blocks], dtype=np.int64),
         "columns": np.concatenate([block.columns for block in blocks]).astype(np.int32),
         "labels": np.concatenate([block.labels for block in blocks]),
+        "images": np.concatenate([block.images for block in blocks]).astype(np.int32),
         "train_blocks": np.array(len(evalset.train)),
         "digest": np.array(evalset.digest),
     }
@@ -94,7 +97,9 @@ def load(pixels_path: str | Path, index_path: str | Path) -> EvaluationSet:
     """The files written by :func:`save`; the pixels stay memory-mapped."""
     flat = np.asarray(np.load(pixels_path, mmap_mode="r", allow_pickle=False))
     with np.load(index_path, allow_pickle=False) as index:
-        rows, kept, columns, labels = (index[k] for k in ("rows", "kept", "columns", "labels"))
+        rows, kept, columns, labels, images = (
+            index[k] for k in ("rows", "kept", "columns", "labels", "images")
+        )
         train_blocks, digest = int(index["train_blocks"]), str(index["digest"])
     sizes = rows * kept
     if sizes.sum() != flat.size:
@@ -108,6 +113,7 @@ def load(pixels_path: str | Path, index_path: str | Path) -> EvaluationSet:
             flat[pixel_end - size : pixel_end].reshape(n, k),
             columns[column_end - k : column_end],
             labels[label_end - n : label_end],
+            images[label_end - n : label_end],
         )
         for n, k, size, pixel_end, column_end, label_end in zip(
             rows, kept, sizes, pixel_ends, column_ends, label_ends, strict=True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchnet import checkpoint, evalset
+from scratchnet import checkpoint, evalset, holdout
 from scratchnet.atomic import write_text_atomically
 from scratchnet.dataset import normalize
 from scratchnet.evalset import BLOCK_ROWS, Block, EvaluationSet
@@ -71,10 +71,11 @@ def hidden_bytes(nets: int, hidden_size: int, itemsize: int) -> int:
 
 
 def accuracies_and_losses(
-    nets: list[TwoLayerNet], blocks: list[Block]
-) -> list[tuple[float, float]]:
+    nets: list[TwoLayerNet], blocks: list[Block], held: np.ndarray | None = None
+) -> list[list[tuple[float, float]]]:
     """Per network: fraction classified right and mean cross-entropy over ``blocks``,
-    exactly as when it is scored alone.
+    exactly as when it is scored alone; with ``held`` (images of the blocks' split held
+    out for validation, holdout.py), of the other images and of those apart.
 
     A pass normalizes BLOCKS_PER_PASS blocks once; the networks, a turn of them at a time
     (_nets_per_turn), compute their hidden layers block by block and score them in one
@@ -88,10 +89,11 @@ def accuracies_and_losses(
     pixels = np.empty(largest, dtype=np.float32)
     hidden = np.empty((min(turn, len(nets)), rows, hidden_size), dtype=nets[0].dtype)
     scores = np.empty((classes, rows), dtype=nets[0].dtype)
-    tallies = [_Tally() for _ in nets]
+    tallies = [[_Tally() for _ in range(1 if held is None else 2)] for _ in nets]
     for group in passes:
         normalized = _normalized(group, pixels)
         labels = np.concatenate([block.labels for block in group])
+        parts = _parts(group, held)
         for first in range(0, len(nets), turn):
             networks = list(zip(nets[first : first + turn], hidden, tallies[first:], strict=False))
             filled = 0
@@ -100,8 +102,20 @@ def accuracies_and_losses(
                     net.hidden(x, block.columns, out=layer[filled : filled + len(x)])
                 filled += len(x)
             for net, layer, tally in networks:
-                tally.add(net.class_scores(layer[:filled], out=scores[:, :filled]), labels)
-    return [(t.correct / t.count, t.loss_sum / t.count) for t in tallies]
+                scored = net.class_scores(layer[:filled], out=scores[:, :filled])
+                if parts is None:
+                    tally[0].add(scored, labels)
+                for part, tally_of_part in zip(parts or (), tally, strict=False):
+                    tally_of_part.add(scored[:, part], labels[part])
+    return [[(t.correct / t.count, t.loss_sum / t.count) for t in tally] for tally in tallies]
+
+
+def _parts(group: list[Block], held: np.ndarray | None) -> tuple[np.ndarray, ...] | None:
+    """Which images of a pass were trained on and which were held out (None: no split)."""
+    if held is None:
+        return None
+    out = np.isin(np.concatenate([block.images for block in group]), held)
+    return ~out, out
 
 
 def predictions(net: TwoLayerNet, blocks: list[Block]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,24 +139,30 @@ def _cross_entropy_sum(scores: np.ndarray, t: np.ndarray) -> float:
     return cross_entropy_sum(exp[t, np.arange(len(t))] / exp.sum(axis=0))
 
 
-def evaluate_all(nets: list[TwoLayerNet], evalset: EvaluationSet) -> list[dict[str, float]]:
-    """Accuracy and mean loss of each network on the train and test sets."""
-    train = accuracies_and_losses(nets, evalset.train)
+def evaluate_all(
+    nets: list[TwoLayerNet], evalset: EvaluationSet, held: np.ndarray | None = None
+) -> list[dict[str, float]]:
+    """Accuracy and mean loss of each network on the train and test sets; with ``held``
+    (training images held out for validation), on the validation images apart."""
+    train = accuracies_and_losses(nets, evalset.train, held)
     test = accuracies_and_losses(nets, evalset.test)
-    return [
-        {
-            "train_acc": train_acc,
-            "test_acc": test_acc,
-            "train_loss": train_loss,
-            "test_loss": test_loss,
-        }
-        for (train_acc, train_loss), (test_acc, test_loss) in zip(train, test, strict=True)
-    ]
+    rows = []
+    for (trained, *validation), ((test_acc, test_loss),) in zip(train, test, strict=True):
+        row = {"train_acc": trained[0], "test_acc": test_acc, "train_loss": trained[1]}
+        row["test_loss"] = test_loss
+        for val_acc, val_loss in validation:
+            row.update(val_acc=val_acc, val_loss=val_loss)
+        rows.append(row)
+    return rows
 
 
-def write_evaluation(checkpoints: list[Path], pixels: Path, index: Path, out: Path) -> None:
-    """Score the checkpoints on the evaluation set; write one JSON row per checkpoint."""
+def write_evaluation(
+    checkpoints: list[Path], pixels: Path, index: Path, out: Path, split: Path | None = None
+) -> None:
+    """Score the checkpoints on the evaluation set; write one JSON row per checkpoint.
+    With the validation ``split``, the images it holds out are scored apart."""
     images = evalset.load(pixels, index)
+    held = None if split is None else holdout.load(split, images.digest)[0]
     nets, metas = [], []
     for path in checkpoints:
         net, meta = checkpoint.load(path)
@@ -158,13 +178,12 @@ def write_evaluation(checkpoints: list[Path], pixels: Path, index: Path, out: Pa
     start = time.perf_counter()
     rows = [
         {"epoch": meta["epoch"], "iteration": meta["iteration"], **scores}
-        for meta, scores in zip(metas, evaluate_all(nets, images), strict=True)
+        for meta, scores in zip(metas, evaluate_all(nets, images, held), strict=True)
     ]
     seconds = time.perf_counter() - start
     write_text_atomically(out, json.dumps(rows, indent=1) + "\n")
     for row in rows:
-        log.info(
-            "epoch %d: train_acc %.4f test_acc %.4f train_loss %.4f test_loss %.4f",
-            *(row[key] for key in ("epoch", "train_acc", "test_acc", "train_loss", "test_loss")),
-        )
+        log.info("epoch %d: %s", row["epoch"], ", ".join(
+            f"{key} {value:.4f}" for key, value in row.items() if key not in ("epoch", "iteration")
+        ))  # fmt: skip
     log.info("%d checkpoint(s) scored on every image in %.2f s", len(rows), seconds)

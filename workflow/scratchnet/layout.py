@@ -24,6 +24,11 @@ def span_name(first: int, last: int) -> str:
     return epoch_name(first) if first == last else f"{epoch_name(first)}-{epoch_name(last)}"
 
 
+def split(data_folder: str, validation: float, seed: int) -> str:
+    """The training images a validation of ``validation`` with ``seed`` holds out."""
+    return f"{data_folder}/validation_{validation:g}_seed_{seed}.npz"
+
+
 def run_folder(run: str) -> str:
     return f"{RESULTS}/{run}"
 

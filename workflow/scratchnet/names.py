@@ -54,11 +54,12 @@ def short_name(run: str) -> str:
     parts = []
     for part in run.split(SEPARATOR):
         key, sep, value = part.partition(ASSIGN)
-        parts.append(f"{_initials(key)} {value}" if sep else part)
+        parts.append(f"{short_key(key)} {value}" if sep else part)
     name = ", ".join(parts)
     return name if len(name) <= MAX_LENGTH else name[: MAX_LENGTH - 1] + "…"
 
 
-def _initials(key: str) -> str:
-    """A key of several words by its initials (hidden_size: hs), one word as it is."""
+def short_key(key: str) -> str:
+    """A setting's name shortened: several words by their initials (hidden_size: hs),
+    one word as it is."""
     return "".join(word[0] for word in key.split("_")) if "_" in key else key

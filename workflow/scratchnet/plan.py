@@ -187,6 +187,20 @@ def _repeated(settings: dict[str, dict], config: dict) -> dict[str, Run]:
     return planned
 
 
+def validation(config: dict) -> int | float | None:
+    """The training images held out for validation (config `validation`): a count, a
+    fraction below 1, or None for none."""
+    value = config["validation"]
+    if value == 0:
+        return None
+    if value >= 1 and not float(value).is_integer():
+        raise ConfigError(
+            f"config: validation: {value} is neither a count of images nor a fraction below "
+            "1; give a whole number (10000) or a fraction (0.2)"
+        )
+    return int(value) if value >= 1 else float(value)
+
+
 # --- the training jobs -----------------------------------------------------------------------
 
 
@@ -223,6 +237,7 @@ def described(config: dict, planned: dict[str, Run]) -> dict:
         "runs": {
             run.name: {"setting": run.setting, "settings": run.settings} for run in planned.values()
         },
+        "validation": [validation(config), config["validation_seed"]],
         "gradcheck": config["gradcheck"],
         "figure_formats": config["figure_formats"],
     }

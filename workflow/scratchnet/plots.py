@@ -60,6 +60,23 @@ def wrap_title(title: str, width_inches: float) -> list[str]:
     return textwrap.wrap(title, per_line, break_on_hyphens=False) or [""]
 
 
+def note(fig: plt.Figure, text: str, fontsize: float = 8) -> None:
+    """A note along the bottom of ``fig``, wrapped to its width (the figure's margins must
+    leave room for two lines)."""
+    per_line = max(30, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    lines = textwrap.wrap(text, per_line, break_on_hyphens=False)
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=fontsize, va="bottom")
+
+
+def log_axis(axis) -> None:
+    """A log-scaled axis with plain numbers at 1, 2 and 5 of each decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing mean over ``window`` values (shorter at the start)."""
     cumulative = np.cumsum(np.insert(np.asarray(values, dtype=np.float64), 0, 0.0))
@@ -94,11 +111,19 @@ def loss_figure(iterations: np.ndarray, losses: np.ndarray, title: str) -> plt.F
 
 
 def accuracy_figure(
-    epochs: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, title: str
+    epochs: np.ndarray,
+    train_acc: np.ndarray,
+    test_acc: np.ndarray,
+    title: str,
+    val_acc: np.ndarray | None = None,
 ) -> plt.Figure:
+    """The book's figure: train and test accuracy per epoch; with a validation split, the
+    validation accuracy (what the best epoch is chosen on) too."""
     fig, ax = figure((7, 4.5), title)
     ax.plot(epochs, train_acc, "o-", label="train acc", markersize=4)
     ax.plot(epochs, test_acc, "s--", label="test acc", markersize=4)
+    if val_acc is not None:
+        ax.plot(epochs, val_acc, "^-", label="validation acc", markersize=4)
     ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)

@@ -44,6 +44,11 @@ def write_run_results(
         ),
     )
     caption = f"{title}: accuracy and mean loss on the full train and test sets per epoch"
+    if "val_acc" in accuracy:
+        caption = (
+            f"{title}: accuracy and mean loss per epoch on the training images trained on, "
+            "those held out for validation (val) and the test set"
+        )
     write_text_atomically(out / "accuracy.html", tables.html_table(accuracy, caption))
     figures = out / "figures"
     plots.save(
@@ -53,7 +58,9 @@ def write_run_results(
     )
     plots.save(
         plots.accuracy_figure(
-            *(accuracy[c].to_numpy() for c in ("epoch", "train_acc", "test_acc")), title
+            *(accuracy[c].to_numpy() for c in ("epoch", "train_acc", "test_acc")),
+            title,
+            accuracy["val_acc"].to_numpy() if "val_acc" in accuracy else None,
         ),
         figures / "accuracy",
         formats,
@@ -103,8 +110,8 @@ def _summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataF
     setting_keys = tables.setting_columns(summary)
     shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
     runs_caption = (
-        f"{len(summary)} run(s) on {summary['dataset'].iloc[0]}, best first; every run: "
-        f"{shared} (all columns: summary.csv)"
+        f"{len(summary)} run(s) on {summary['dataset'].iloc[0]}, best first, "
+        f"{spread.chosen_words(summary)}; every run: {shared} (all columns: summary.csv)"
     )
     readable = summary[tables.result_columns(summary, varied)].copy()
     readable["run"] = readable["run"].map(short_name)

@@ -72,13 +72,25 @@ def brief(results: Path) -> str:
 
 
 def _run_lines(summary: pd.DataFrame) -> list[str]:
-    """A line per run: final and best test accuracy, and its warning if it has one."""
+    """A line per run: its final accuracy and best epoch, on validation data (with the test
+    accuracy beside it) where some is held out, else on test data; its warning if any."""
     width = max((len(name) for name in summary["run"]), default=0)
-    return [
-        f"  {row['run']:<{width}}  final test acc {row['final_test_acc']:.4f}  "
-        f"best {row['best_test_acc']:.4f} (epoch {row['best_epoch']}){_warning(row)}"
-        for _, row in summary.iterrows()
-    ]
+    lines = []
+    for _, row in summary.iterrows():
+        line = f"  {row['run']:<{width}}  "
+        if "final_val_acc" in row:
+            line += (
+                f"final val acc {row['final_val_acc']:.4f} (test {row['final_test_acc']:.4f})  "
+                f"best epoch {row['best_epoch']}: val {row['best_val_acc']:.4f} "
+                f"(test {row['best_test_acc']:.4f})"
+            )
+        else:
+            line += (
+                f"final test acc {row['final_test_acc']:.4f}  "
+                f"best {row['best_test_acc']:.4f} (epoch {row['best_epoch']}, on test data)"
+            )
+        lines.append(line + _warning(row))
+    return lines
 
 
 def _warning(row: pd.Series) -> str:
@@ -97,16 +109,21 @@ def _warning(row: pd.Series) -> str:
 
 
 def _setting_lines(by_setting: pd.DataFrame) -> list[str]:
-    """A line per setting: its final test accuracy over its seeds."""
+    """A line per setting: its final accuracy over its seeds, on the data settings are
+    chosen on (with the mean test accuracy beside it when that is validation data)."""
+    chosen = tables.chosen_on(by_setting)
     width = max(len(name) for name in by_setting["setting"])
     lines = []
     for _, row in by_setting.iterrows():
-        mean, sd = row["final_test_acc_mean"], row["final_test_acc_sd"]
-        line = f"  {row['setting']:<{width}}  final test acc {mean:.4f}"
+        measure = f"final_{chosen}_acc"
+        mean, sd = row[f"{measure}_mean"], row[f"{measure}_sd"]
+        line = f"  {row['setting']:<{width}}  final {chosen} acc {mean:.4f}"
         if not pd.isna(sd):
             line += (
-                f" ± {sd:.4f} sd, 95 % interval {row['final_test_acc_ci95_low']:.4f}"
-                f"-{row['final_test_acc_ci95_high']:.4f}"
+                f" ± {sd:.4f} sd, 95 % interval {row[f'{measure}_ci95_low']:.4f}"
+                f"-{row[f'{measure}_ci95_high']:.4f}"
             )
+        if chosen == "val":
+            line += f", test {row['final_test_acc_mean']:.4f}"
         lines.append(line + f"  (n={row['repeats']})")
     return lines

@@ -14,12 +14,14 @@ import math
 import pandas as pd
 
 from scratchnet.names import short_name
+from scratchnet.tables import chosen_on
 
 CONFIDENCE = 0.95
 # What a ranking may say of its first setting (verdict)
 BEST, TIED, FIRST, ALONE = "best", "tied within seed noise", "first by one seed", "one setting"
 STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
 MEASURES = ["final_test_acc", "best_test_acc"]
+VALIDATION_MEASURES = ["final_val_acc", "best_val_acc"]  # with a validation split
 
 
 def t_quantile(probability: float, df: int) -> float:
@@ -60,7 +62,7 @@ def _interval_half_width(sd: float, n: int) -> float:
     return t_quantile((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
 
 
-def beats(first: pd.Series, second: pd.Series, measure: str = "final_test_acc") -> bool | None:
+def beats(first: pd.Series, second: pd.Series, measure: str) -> bool | None:
     """Whether ``first``'s mean is above ``second``'s by more than seed noise: Welch's
     t-test, two-sided at 5 %, degrees of freedom rounded down. None when either has one
     seed: its noise is not measured."""
@@ -80,12 +82,14 @@ def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
     """One row per setting (the ``setting`` column of the per-run ``summary``): its
     repeats and seeds, each measure's statistics, how many repeats diverged or ended at
     chance, whether it beats the next setting beyond seed noise, and the settings that are
-    the same for all its runs (the seed too, when it has one). Ranked by mean final test
-    accuracy, then mean best test accuracy; settings whose every run diverged last."""
+    the same for all its runs (the seed too, when it has one). Ranked by mean final
+    accuracy, then the best epoch's, on validation data where some is held out (else on
+    test data; tables.chosen_on); settings whose every run diverged last."""
+    chosen = chosen_on(summary)
     groups = summary.groupby("setting", sort=False)
     table = pd.DataFrame({"repeats": groups.size()})
     table["seeds"] = groups["seed"].agg(lambda seeds: " ".join(map(str, sorted(seeds))))
-    for measure in MEASURES:
+    for measure in (VALIDATION_MEASURES if chosen == "val" else []) + MEASURES:
         values = groups[measure]
         table[f"{measure}_mean"] = values.mean()
         table[f"{measure}_sd"] = values.std()  # n - 1 in the denominator
@@ -105,14 +109,15 @@ def by_setting(summary: pd.DataFrame, setting_keys: list[str]) -> pd.DataFrame:
     table = (
         table.assign(_healthy=healthy)
         .sort_values(
-            ["_healthy", "final_test_acc_mean", "best_test_acc_mean"],
+            ["_healthy", f"final_{chosen}_acc_mean", f"best_{chosen}_acc_mean"],
             ascending=False,
             kind="stable",
         )
         .drop(columns="_healthy")
         .reset_index()
     )
-    following = [beats(table.iloc[i], table.iloc[i + 1]) for i in range(len(table) - 1)]
+    measure = f"final_{chosen}_acc"
+    following = [beats(table.iloc[i], table.iloc[i + 1], measure) for i in range(len(table) - 1)]
     table.insert(table.columns.get_loc("diverged_repeats"), "beats_next", [*following, pd.NA])
     table["beats_next"] = table["beats_next"].astype("boolean")
     return table
@@ -143,7 +148,19 @@ def crowned(table: pd.DataFrame) -> bool:
 
 def claim(table: pd.DataFrame) -> str:
     """What may be said of the ranking's first setting, in words that complete "the first
-    is": every figure, table and terminal line that ranks settings says it so."""
+    is", and what it was chosen on: every figure, table and terminal line that ranks
+    settings says it so."""
+    return f"{_verdict_words(table)}; {chosen_words(table)}"
+
+
+def chosen_words(table: pd.DataFrame) -> str:
+    """What settings and epochs were chosen on, in words."""
+    if chosen_on(table) == "val":
+        return "chosen on validation data, the test set kept for the estimate"
+    return "chosen on test data (hold some out: config validation)"
+
+
+def _verdict_words(table: pd.DataFrame) -> str:
     seeds = "-".join(sorted({str(n) for n in table["repeats"]}))
     return {
         BEST: f"best: above the runner-up by more than seed noise ({seeds} seeds each)",
@@ -160,16 +177,23 @@ def caption(table: pd.DataFrame) -> str:
 
 
 def readable(table: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
-    """The table per setting for reading (HTML, terminal): its short name, each measure
-    as "mean ± sd", its 95 % interval and range, warnings where a repeat has one, the
-    varied settings that are one value per setting (not the seed of repeats)."""
+    """The table per setting for reading (HTML, terminal): its short name, the measure
+    settings are chosen on as "mean ± sd" with its 95 % interval and range, the best
+    epoch's, the final test accuracy beside them when choices are made on validation data,
+    warnings where a repeat has one, and the varied settings that are one value per
+    setting (not the seed of repeats)."""
+    chosen = chosen_on(table)
+    name = "val" if chosen == "val" else "test"
     out = pd.DataFrame({"setting": table["setting"].map(short_name), "repeats": table["repeats"]})
-    for measure, name in (("final_test_acc", "final test acc"), ("best_test_acc", "best")):
-        out[f"{name} (mean ± sd)"] = [
+    shown = [(f"final_{chosen}_acc", f"final {name} acc"), (f"best_{chosen}_acc", "best")]
+    if chosen == "val":
+        shown.append(("final_test_acc", "final test acc"))
+    for measure, title in shown:
+        out[f"{title} (mean ± sd)"] = [
             f"{mean:.4f}" if pd.isna(sd) else f"{mean:.4f} ± {sd:.4f}"
             for mean, sd in zip(table[f"{measure}_mean"], table[f"{measure}_sd"], strict=True)
         ]
-        if measure == "final_test_acc":
+        if measure == f"final_{chosen}_acc":
             out["95 % interval"] = [
                 "" if pd.isna(low) else f"{low:.4f}-{high:.4f}"
                 for low, high in zip(

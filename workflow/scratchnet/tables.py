@@ -16,8 +16,12 @@ from scratchnet import checkpoint
 from scratchnet.atomic import write_text_atomically
 
 ACCURACY_COLUMNS = ["epoch", "iteration", "train_acc", "test_acc", "train_loss", "test_loss"]
+VALIDATION_COLUMNS = ["val_acc", "val_loss"]  # with a validation split (holdout.py)
 LOSS_COLUMNS = ["iteration", "epoch", "loss"]
 METRIC_COLUMNS = ["final_test_acc", "best_test_acc", "best_epoch", "final_train_acc"]
+VALIDATION_METRICS = ["final_val_acc", "best_val_acc"]
+# What settings and epochs are chosen on: validation images, where some are held out
+MEASURE_NAMES = {"val": "validation", "test": "test"}
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> None:
@@ -35,8 +39,15 @@ def accuracy_table(evaluation_files: Iterable[str | Path]) -> pd.DataFrame:
     """One row per evaluated checkpoint, by epoch (each file lists the checkpoints of one
     evaluation job)."""
     rows = [row for path in evaluation_files for row in json.loads(Path(path).read_text())]
-    table = pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
+    held_out = any("val_acc" in row for row in rows)
+    table = pd.DataFrame(rows, columns=ACCURACY_COLUMNS + VALIDATION_COLUMNS * held_out)
     return table.sort_values("epoch", kind="stable", ignore_index=True)
+
+
+def chosen_on(table: pd.DataFrame) -> str:
+    """ "val" where a table (accuracy, summary, per setting) has validation accuracies:
+    settings and epochs are chosen on them; else "test" (chosen on test data)."""
+    return "val" if any(str(c).startswith(("val_acc", "final_val_acc")) for c in table) else "test"
 
 
 def loss_table(checkpoints: Iterable[str | Path]) -> pd.DataFrame:
@@ -61,11 +72,14 @@ def training_seconds(timing_files: Iterable[str | Path]) -> float:
 
 
 def run_metrics(accuracy: pd.DataFrame, seconds: float, diverged_at: int | None) -> dict:
-    """Final and best test accuracy (the first epoch to reach the best), final train
-    accuracy, iterations, the epoch training diverged at (or None), training time."""
+    """Final test accuracy, the best epoch (the first to reach the highest validation
+    accuracy, or test accuracy without a split) and its test accuracy, final train
+    accuracy, iterations, the epoch training diverged at (or None), training time; with a
+    split, the final and the best epoch's validation accuracy too."""
     final = accuracy.iloc[-1]
-    best = accuracy.loc[accuracy["test_acc"].idxmax()]  # idxmax: the first of equal maxima
-    return {
+    measure = f"{chosen_on(accuracy)}_acc"
+    best = accuracy.loc[accuracy[measure].idxmax()]  # idxmax: the first of equal maxima
+    metrics = {
         "final_test_acc": float(final["test_acc"]),
         "best_test_acc": float(best["test_acc"]),
         "best_epoch": int(best["epoch"]),
@@ -75,6 +89,9 @@ def run_metrics(accuracy: pd.DataFrame, seconds: float, diverged_at: int | None)
         "diverged_at_epoch": diverged_at,
         "train_seconds": seconds,
     }
+    if measure == "val_acc":
+        metrics.update(final_val_acc=float(final["val_acc"]), best_val_acc=float(best["val_acc"]))
+    return metrics
 
 
 # --- across runs ---------------------------------------------------------------------------
@@ -109,6 +126,7 @@ def summary_table(
                 "setting": run["setting"],
                 "dataset": dataset,
                 **run["settings"],
+                **{key: metrics[key] for key in VALIDATION_METRICS if key in metrics},
                 **{key: metrics[key] for key in METRIC_COLUMNS},
                 "diverged_at_epoch": metrics["diverged_at_epoch"],
                 "train_seconds": metrics["train_seconds"],
@@ -121,11 +139,12 @@ def summary_table(
 
 
 def ranked(summary: pd.DataFrame) -> pd.DataFrame:
-    """Best run first: by final test accuracy, then best test accuracy; diverged runs last,
-    ties in their given order."""
+    """Best run first: by final accuracy, then the best epoch's, on validation data where
+    some is held out (else on test data); diverged runs last, ties in their given order."""
+    measure = chosen_on(summary)
     order = summary.assign(_healthy=summary["diverged_at_epoch"].isna())
     order = order.sort_values(
-        ["_healthy", "final_test_acc", "best_test_acc"], ascending=False, kind="stable"
+        ["_healthy", f"final_{measure}_acc", f"best_{measure}_acc"], ascending=False, kind="stable"
     )
     return order.drop(columns="_healthy").reset_index(drop=True)
 
@@ -145,12 +164,14 @@ def _warnings_raised(summary: pd.DataFrame) -> list[str]:
 def result_columns(summary: pd.DataFrame, varied: list[str]) -> list[str]:
     """What a reader looks at first: the run, its results (and warnings, where a run has
     one), then the settings that differ between the runs."""
-    return ["run", *METRIC_COLUMNS, *_warnings_raised(summary), "train_seconds", *varied]
+    validation = [column for column in VALIDATION_METRICS if column in summary]
+    return ["run", *validation, *METRIC_COLUMNS, *_warnings_raised(summary), "train_seconds",
+            *varied]  # fmt: skip
 
 
 def setting_columns(summary: pd.DataFrame) -> list[str]:
     """The summary's columns that hold a run's settings."""
-    results = {*METRIC_COLUMNS, *WARNING_COLUMNS, "train_seconds"}
+    results = {*METRIC_COLUMNS, *VALIDATION_METRICS, *WARNING_COLUMNS, "train_seconds"}
     return [c for c in summary.columns if c not in {"run", "setting", "dataset", *results}]
 
 

@@ -99,6 +99,18 @@ def batch_indices(
     raise ValueError(f"sampling must be 'replacement' or 'permutation' (got {sampling!r})")
 
 
+def training_batches(
+    rng: np.random.Generator, data: Dataset, settings: TrainingSettings
+) -> np.ndarray:
+    """(iters, batch_size) rows of the training images for one epoch: drawn among the
+    images training may use (none held out for validation), as batch_indices draws."""
+    settings = settings.resolved(data.train_size)
+    drawn = batch_indices(
+        rng, data.train_size, settings.batch_size, settings.iters_per_epoch, settings.sampling
+    )
+    return drawn if data.train_rows is None else data.train_rows[drawn]
+
+
 def sgd_epoch(
     net: TwoLayerNet,
     data: Dataset,
@@ -111,9 +123,7 @@ def sgd_epoch(
     Raises TrainingDiverged at the first non-finite loss.
     """
     settings = settings.resolved(data.train_size)
-    indices = batch_indices(
-        rng, data.train_size, settings.batch_size, settings.iters_per_epoch, settings.sampling
-    )
+    indices = training_batches(rng, data, settings)
     step = net.sgd_step if settings.gradient == "backprop" else net.numerical_sgd_step
     batch = np.empty((settings.batch_size, data.input_size), dtype=np.float32)
     losses = np.empty(settings.iters_per_epoch, dtype=np.float64)
@@ -163,6 +173,7 @@ def continue_training(
     model: ModelSettings,
     settings: TrainingSettings,
     num_classes: int,
+    validation: dict | None = None,
 ) -> None:
     """Train one epoch per path in ``checkpoints`` from ``previous``, writing each
     checkpoint (with its epoch's mini-batch losses) and each epoch's seconds (``timings``,
@@ -171,6 +182,8 @@ def continue_training(
 
     An epoch that diverges is not kept: it and every later checkpoint hold the last
     healthy network, marked ``diverged`` in their metadata, and no more updates are made.
+    ``validation`` (holdout.load): the split ``data`` holds out, recorded in every trained
+    epoch's metadata.
     """
     settings = settings.resolved(data.train_size)
     if previous is None:
@@ -181,7 +194,7 @@ def continue_training(
         previous, checkpoints = checkpoints[0], checkpoints[1:]
     else:
         net, meta = checkpoint.load(previous)
-        checkpoint.require_compatible(meta, previous, model, settings, data.digest)
+        checkpoint.require_compatible(meta, previous, model, settings, data.digest, validation)
     if len(timings) != len(checkpoints):
         raise ValueError(f"{len(checkpoints)} epochs to train but {len(timings)} timing files")
     if settings.gradient == "numerical" and checkpoints:
@@ -193,6 +206,8 @@ def continue_training(
             losses = []
         else:
             net, meta, losses = _train_one_epoch(net, meta, data, model, settings, previous)
+        if validation:
+            meta["validation"] = validation
         checkpoint.save(out, net, meta, losses)
         seconds = round(time.perf_counter() - start, 3)
         write_text_atomically(timing, json.dumps({"epoch": meta["epoch"], "seconds": seconds}))
