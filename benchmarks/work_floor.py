@@ -27,7 +27,7 @@ from common import REPO, snakemake_command
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 
-DATA_COMMANDS = {"download", "prepare", "normalize", "pack-evaluation"}
+DATA_COMMANDS = {"download", "prepare", "normalize", "pack-evaluation", "split"}
 SHELL_LINE = "Shell command: python -m scratchnet "
 
 

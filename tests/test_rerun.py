@@ -112,6 +112,11 @@ def test_run_settings_retrain_the_run(project, key, value):
     assert planned(project) == TRAINING_ONWARD
 
 
+def test_holding_out_validation_images_retrains_the_run_on_the_others(project):
+    project.update_config(validation=100)
+    assert planned(project) == {"split": 1, **TRAINING_ONWARD}
+
+
 def test_gradient_check_settings_redo_the_runs_results_only(project):
     project.update_config(gradcheck={"images": 2, "tolerance": 1e-6, "max_entries": 100})
     assert planned(project) == RESULTS

@@ -132,6 +132,8 @@ def test_raising_samples_trains_only_the_new_ones(searched, tmp_path):
     trained = {w["run"] for rule, w in planned if rule.startswith("train_epochs")}
     assert trained == {"sample=4", "sample=5"}
     assert not any(rule == "split" for rule, _ in planned)  # the same split
+    fewer = Project(tmp_path / "copy", {**searched.config, "search": {**SEARCH, "samples": 3}})
+    assert fewer.dry_run() == {"summary": 1, "all": 1}
 
 
 def test_without_a_split_every_choice_says_it_was_made_on_test_data(tiny_project):

@@ -47,15 +47,15 @@ def best_figure(
     columns = min(COLUMNS, len(shown))
     fig, axes = figure(
         (2.4 * columns + 0.4, 2.0 * rows + 1.2),
-        f"The best {len(shown)} of {len(by_setting)} settings by final {on} accuracy, "
-        f"best first: {on} accuracy per epoch (solid), training accuracy (dashed) — {title}",
+        f"The best {len(shown)} of {len(by_setting)} settings by final {on} accuracy: "
+        f"{on} (solid) and training (dashed) accuracy per epoch — {title}",
         ncols=columns,
         nrows=rows,
         axes_titles=True,
         left=0.05,
         right=0.99,
         bottom=0.12 / rows + 0.04,
-        hspace=0.75,
+        hspace=0.45,
         wspace=0.25,
     )
     axes = np.atleast_1d(axes).reshape(rows, columns)
@@ -65,11 +65,12 @@ def best_figure(
         runs = curves[row["setting"]]
         epochs = runs[0][0]["epoch"].to_numpy()
         length = min(len(accuracy) for accuracy, _ in runs)
-        for column, style in ((f"{chosen}_acc", "-"), ("train_acc", "--")):
+        for column, style, color in ((f"{chosen}_acc", "-", "tab:blue"),
+                                     ("train_acc", "--", "tab:orange")):  # fmt: skip
             mean = np.mean([accuracy[column].to_numpy()[:length] for accuracy, _ in runs], 0)
-            ax.plot(epochs[:length], mean, style, color="tab:blue", lw=1.4)
+            ax.plot(epochs[:length], mean, style, color=color, lw=1.4)
         final = row[f"final_{chosen}_acc_mean"]
-        ax.set_title(f"{rank}. {_parts_label(row, varied)}\n{on} {final:.4f}", fontsize=8)
+        ax.set_title(f"{rank}. {_parts_label(row, varied)}: {final:.4f}", fontsize=8)
         ax.set_ylim(0, 1)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -105,7 +106,7 @@ def settings_figure(
         ax.scatter(x[best], accuracy[best], s=60, marker="*", color="tab:red", label=label)
         if _numeric(values) and values.min() > 0 and values.max() >= 10 * values.min():
             ax.set_xscale("log")
-            log_axis(ax.xaxis)
+            log_axis(ax.xaxis, values.min(), values.max())
         ax.set(xlabel=key, ylabel=f"final {on} accuracy")
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].legend(loc="lower right", fontsize=8)

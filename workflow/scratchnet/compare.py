@@ -188,7 +188,7 @@ def ranking(
         f"{heading} — {title}",
         axes_titles=True,  # room for the legend above the axes
         left=0.38,
-        bottom=1.0 / height + 0.08,
+        bottom=1.05 / height,
     )
     positions = np.arange(len(by_setting))[::-1]  # the best at the top
     labels = []

@@ -68,11 +68,13 @@ def note(fig: plt.Figure, text: str, fontsize: float = 8) -> None:
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=fontsize, va="bottom")
 
 
-def log_axis(axis) -> None:
-    """A log-scaled axis with plain numbers at 1, 2 and 5 of each decade."""
+def log_axis(axis, low: float, high: float) -> None:
+    """A log-scaled axis from ``low`` to ``high`` with plain numbers: at 1, 2 and 5 of each
+    decade over two decades or less, at each power of ten over more."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    subs = (1.0,) if high > 100 * low else (1.0, 2.0, 5.0)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(NullFormatter())
 
