@@ -237,7 +237,8 @@ def test_the_docs_say_which_jobs_run_each_module(imported):
         else:
             said = set(cell.split(", "))
         seen = {job_name(rule) for rule in every if module in imported[rule]}
-        assert said == seen, module
+        # the tiny run holds no validation images out: its split job does not run
+        assert said & set(map(job_name, every)) == seen, module
 
 
 def test_deleting_a_checkpoint_retrains_its_training_job(project):
