@@ -1,10 +1,11 @@
 # Paths, input functions, params and report helpers over the planned runs (RUNS, from
-# config.smk; workflow/scratchnet/plan.py plans them, layout.py places their files).
+# config.smk: workflow/scratchnet/plan.py plans them, layout.py places their files).
 import json
+import os
 import re
 import shlex
 
-from scratchnet import dataset, evaluate, layout, names, provenance
+from scratchnet import dataset, layout, names, provenance
 
 
 envvars:
@@ -15,25 +16,11 @@ envvars:
 DATASET = config["dataset"]
 DATASET_SPEC = config["datasets"][DATASET]
 FILES = DATASET_SPEC["files"]
-DATA_ROOT = f"{layout.RESULTS}/{layout.DATA}"
-DATA_DIR = f"{DATA_ROOT}/{DATASET}"
-DATA_LOGS = f"{DATA_ROOT}/{layout.LOGS}/{DATASET}"
-VERIFIED_DIR = f"{DATA_ROOT}/verified"  # every verified download, by its SHA-256
-DATASET_NPZ = f"{DATA_ROOT}/{DATASET}.npz"  # float32, for people (README)
-DATASET_JSON = f"{DATA_DIR}/dataset.json"  # where the data came from, what it holds
-# What the jobs read: uint8 images (train then test), memory-mapped, and the labels.
-PREPARED = {"pixels": f"{DATA_DIR}/pixels.npy", "labels": f"{DATA_DIR}/labels.npz"}
-EVALUATION_SET = {
-    "pixels": f"{DATA_DIR}/evaluation_pixels.npy",
-    "index": f"{DATA_DIR}/evaluation_index.npz",
-}
-CLASSES_JSON = f"{DATA_DIR}/classes.json"  # the class names, for figures and predict
+DATA = layout.data_files(DATASET)
+PREPARED = {"pixels": DATA.pixels, "labels": DATA.labels}
+EVALUATION_SET = {"pixels": DATA.evaluation_pixels, "index": DATA.evaluation_index}
 # The training images held out for validation, when some are (plan.validation)
-SPLIT = (
-    [layout.split(DATA_DIR, VALIDATION, config["validation_seed"])]
-    if VALIDATION
-    else []
-)
+SPLIT = [DATA.split(VALIDATION, config["validation_seed"])] if VALIDATION else []
 SPLIT_ARG = f"--validation {SPLIT[0]}" if SPLIT else ""
 CLASS_NAMES = DATASET_SPEC.get("class_names") or list(
     map(str, range(DATASET_SPEC["num_classes"]))
@@ -41,10 +28,8 @@ CLASS_NAMES = DATASET_SPEC.get("class_names") or list(
 
 
 def job_environment():
-    """Jobs run the interpreter running Snakemake and this workflow's package (first on PATH,
-    PYTHONPATH), here or on a cluster's node. The mirrors reach the downloads this way: no
-    rerun trigger looks at a job's environment, and a download is checked by its SHA-256.
-    """
+    """Jobs run this Python and workflow's package (first on PATH, PYTHONPATH), here or on
+    a node; the mirrors reach downloads this way, where no rerun trigger looks."""
     mirrors = json.dumps([*config["mirrors"], *DATASET_SPEC["mirrors"]])
     exports = [
         f'PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"',
@@ -59,7 +44,7 @@ shell.prefix(job_environment())
 
 
 def raw_file(split):
-    return f"{DATA_DIR}/{FILES[split]['name']}"
+    return f"{DATA.folder}/{FILES[split]['name']}"
 
 
 def file_sha256(wildcards):
@@ -74,9 +59,8 @@ def prepare_checksum_args():
     )
 
 
-# Snakemake's code trigger sees a rule's command, not the modules it runs: each rule passes
-# the digest of the modules its command imports, read from their source (provenance.py),
-# so editing one reruns exactly the jobs that run it (Snakemake's params trigger).
+# Each rule passes the digest of the modules its command imports (provenance.py): editing
+# one reruns exactly the jobs that run it (Snakemake's params trigger).
 code_digest = provenance.code_digest
 
 
@@ -119,9 +103,8 @@ def final_checkpoint(wildcards):
     return layout.checkpoint(wildcards.run, run_spans(wildcards.run)[-1][1])
 
 
-# A run's later jobs come before the next run's first one (Snakemake runs the ready job of
-# highest priority first): runs finish one after the other, and the jobs that wait are
-# first training jobs, whose only inputs are the dataset's two shared files.
+# A run's later jobs before the next run's first ones: runs finish one after the other,
+# and the jobs that wait are first training jobs, whose inputs are the shared data.
 PRIORITY = {"data": 40, "evaluate": 30, "results": 20, "training": 10, "first": 5}
 
 
@@ -129,9 +112,9 @@ def training_priority(first):
     return PRIORITY["training" if first else "first"]
 
 
-# A run's training and evaluation jobs, one group: on a cluster, one submission for a run
-# or (the profile's group-components) for several; no effect on a local run.
-RUN_GROUP = "run"
+RUN_GROUP = (
+    "run"  # a run's training and evaluation: one cluster submission (the profile)
+)
 
 
 # --- arguments ----------------------------------------------------------------------------
@@ -148,8 +131,7 @@ def run_args(wildcards):
 
 
 def gradcheck_args():
-    g = config["gradcheck"]
-    entries = "all" if g["max_entries"] is None else g["max_entries"]
+    g, entries = config["gradcheck"], config["gradcheck"]["max_entries"] or "all"
     return (
         f"--images {g['images']} --tolerance {g['tolerance']!r} --max-entries {entries}"
     )
@@ -167,28 +149,32 @@ SUMMARY_ARGS = json.dumps({**DESCRIBED, "fingerprint": FINGERPRINT})
 # --- resources -------------------------------------------------------------------------------
 # Snakemake's conventions: mem_mb from the job's input sizes and its settings (plan.py),
 # more on each retry (--retries); runtime in minutes.
+
+
+def input_mb(input):
+    """As `input.size_mb`, which warns of an unawaited coroutine under --report."""
+    return sum(os.path.getsize(path) for path in input) / 1e6
+
+
 def training_mem_mb(wildcards, input, attempt):
     pixels = dataset.pixels_per_image(input.pixels)
     settings = RUNS[wildcards.run].settings
-    return attempt * plan.training_mem_mb(settings, input.size_mb, pixels)
+    return attempt * plan.training_mem_mb(settings, input_mb(input), pixels)
 
 
 def evaluation_mem_mb(wildcards, input, attempt):
-    s = RUNS[wildcards.run].settings
-    held = evaluate.hidden_bytes(
-        plan.EPOCHS_PER_JOB + 1, s["hidden_size"], plan.itemsize(s)
-    )
-    return attempt * plan.evaluation_mem_mb(input.size_mb, held)
+    settings = RUNS[wildcards.run].settings
+    return attempt * plan.evaluation_mem_mb(settings, input_mb(input))
 
 
 def reading_mem_mb(wildcards, input, attempt):
     """A job that holds what it reads, and as much again (the data stage, results)."""
-    return attempt * plan.reading_mem_mb(input.size_mb, copies=2)
+    return attempt * plan.reading_mem_mb(input_mb(input), copies=2)
 
 
 def unpacking_mem_mb(wildcards, input, attempt):
-    """A job that decompresses what it reads (gzip shrinks MNIST about five times)."""
-    return attempt * plan.reading_mem_mb(input.size_mb, copies=10)
+    """A job that decompresses what it reads (gzip shrinks MNIST five times)."""
+    return attempt * plan.reading_mem_mb(input_mb(input), copies=10)
 
 
 def training_runtime(wildcards):
@@ -206,8 +192,8 @@ SECTION = {
     "data": "5. Data",
 }
 COMPARISON_FIGURES = {
-    "compare_heatmap": "2 final test accuracy of every setting (figure)",
-    "compare_accuracy": "3 test accuracy per epoch (figure)",
+    "compare_heatmap": "2 final accuracy of every setting (figure)",
+    "compare_accuracy": "3 accuracy per epoch (figure)",
     "compare_loss": "4 mini-batch loss (figure)",
     "compare_best": "5 the best settings' learning curves (figure)",
     "compare_settings": "6 accuracy against each varied setting (figure)",
@@ -267,18 +253,19 @@ def run_section(wildcards):
 
 
 def report_ranks():
-    """Run -> its rank in results/summary.json, which must describe this configuration: a
-    report never shows another configuration's results under this one's name."""
-    recorded = Path(layout.SUMMARY_JSON)
-    summary = json.loads(recorded.read_text()) if recorded.is_file() else {}
-    if summary.get("fingerprint") != FINGERPRINT:
+    """Run -> its rank, from the summary, which must describe this configuration: a report
+    never shows another configuration's results under this one's name."""
+    from scratchnet.results import recorded_ranks
+
+    ranks = recorded_ranks(Path(layout.SUMMARY_JSON), FINGERPRINT)
+    if ranks is None:
         # SystemExit: its message alone (Snakemake adds a traceback to other exceptions)
         raise SystemExit(
             "snakemake --report: the results in results/ are not all of this configuration; "
             "build them and the report in one call: snakemake --cores N (your --config or "
             "--configfile) --report FILE --report-after-run"
         )
-    return {run: rank for rank, run in enumerate(summary["ranked"], start=1)}
+    return ranks
 
 
 def run_figure(name, section, label):
@@ -294,7 +281,7 @@ def all_runs(filename):
 def final_outputs():
     """Every file of a complete call (Snakemake remakes a missing one only if asked for)."""
     return [
-        DATASET_NPZ,
+        DATA.npz,
         *(
             path
             for run in RUNS
@@ -304,8 +291,8 @@ def final_outputs():
         "results/summary.html",
         layout.SUMMARY_BY_SETTING,
         layout.SUMMARY_JSON,
-        f"{DATA_DIR}/dataset.html",
-        CLASSES_JSON,
+        DATA.about.replace(".json", ".html"),
+        DATA.classes,
         *figure_group("comparison", marked=False),
         f"{layout.RESULTS}/{layout.CHAPTER}/examples.json",
         f"{layout.RESULTS}/{layout.CHAPTER}/examples.html",

@@ -11,12 +11,12 @@ localrules:
 
 # A download is fixed by its file name and SHA-256 alone, so no code edit replans it; and
 # as it may not be fetchable again (offline, a mirror gone), every verified file is also
-# kept in VERIFIED_DIR, tried before the mirrors: a forced rerun never loses it.
+# kept in DATA.verified, tried before the mirrors: a forced rerun never loses it.
 rule download:
     output:
-        f"{DATA_DIR}/{{filename}}",
+        f"{DATA.folder}/{{filename}}",
     log:
-        f"{DATA_LOGS}/download_{{filename}}.log",
+        f"{DATA.logs}/download_{{filename}}.log",
     wildcard_constraints:
         filename=r"[^/]+\.gz",
     priority: PRIORITY["data"]
@@ -28,7 +28,7 @@ rule download:
         runtime=30,
     params:
         sha256=file_sha256,
-        keep=VERIFIED_DIR,
+        keep=DATA.verified,
     shell:
         "python -m scratchnet download --filename {wildcards.filename} --sha256 {params.sha256} "
         '--mirrors "$SCRATCHNET_MIRRORS" --keep {params.keep} --out {output} > {log} 2>&1'
@@ -42,9 +42,9 @@ rule prepare:
         test_labels=raw_file("test_labels"),
     output:
         **PREPARED,
-        about=DATASET_JSON,
+        about=DATA.about,
     log:
-        f"{DATA_LOGS}/prepare.log",
+        f"{DATA.logs}/prepare.log",
     priority: PRIORITY["data"]
     conda:
         "../envs/scratchnet.yaml"
@@ -69,9 +69,9 @@ rule normalize:
     input:
         **PREPARED,
     output:
-        DATASET_NPZ,
+        DATA.npz,
     log:
-        f"{DATA_LOGS}/normalize.log",
+        f"{DATA.logs}/normalize.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -91,7 +91,7 @@ rule pack_evaluation:
     output:
         **EVALUATION_SET,
     log:
-        f"{DATA_LOGS}/pack_evaluation.log",
+        f"{DATA.logs}/pack_evaluation.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -113,9 +113,9 @@ localrules:
 
 rule classes:
     output:
-        CLASSES_JSON,
+        DATA.classes,
     log:
-        f"{DATA_LOGS}/classes.log",
+        f"{DATA.logs}/classes.log",
     conda:
         "../envs/scratchnet.yaml"
     threads: 1
@@ -137,7 +137,7 @@ rule split:
     output:
         SPLIT,
     log:
-        f"{DATA_LOGS}/split.log",
+        f"{DATA.logs}/split.log",
     priority: PRIORITY["data"]
     conda:
         "../envs/scratchnet.yaml"

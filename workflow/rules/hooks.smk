@@ -74,7 +74,7 @@ def require_writable():
     """Name a folder the jobs cannot write to before any job runs (not a traceback from
     the first job that tries)."""
     runs = (layout.run_folder(run) for run in RUNS)
-    path = atomic.unwritable([layout.RESULTS, DATA_DIR, *runs])
+    path = atomic.unwritable([layout.RESULTS, DATA.folder, *runs])
     if path:
         raise WorkflowError(
             f"{path}: not writable, and the workflow writes there; {errors.WRITABLE_FIX}"

@@ -15,7 +15,7 @@ rule learned:
         eval_index=EVALUATION_SET["index"],
         initial=layout.checkpoint("{run}", 0),
         final=final_checkpoint,
-        classes=CLASSES_JSON,
+        classes=DATA.classes,
     output:
         confusion="results/{run}/confusion.csv",
         weights=run_figure(

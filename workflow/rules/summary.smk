@@ -12,7 +12,7 @@ rule summary:
         metrics=all_runs("metrics.json"),
         accuracy=all_runs("accuracy.csv"),
         loss=all_runs("loss.csv"),
-        about=DATASET_JSON,
+        about=DATA.about,
     output:
         csv=layout.SUMMARY,
         table=report(
@@ -22,7 +22,7 @@ rule summary:
             labels={"result": "1 settings and runs, ranked (table)"},
         ),
         dataset=report(
-            f"{DATA_DIR}/dataset.html",
+            f"{DATA.folder}/dataset.html",
             caption="../report/dataset.rst",
             category=SECTION["data"],
             labels={"result": f"{DATASET}: files, checksums, classes"},

@@ -3,6 +3,8 @@ and by training job, and the folders shared by the runs. The workflow's rules, p
 and show find them here; a run argument may be Snakemake's ``{run}`` wildcard.
 """
 
+from dataclasses import dataclass
+
 RESULTS = "results"
 # Folders of results/ that hold no run: no run may take their names (plan.runs).
 DATA, FIGURES, LOGS, CHAPTER = "data", "figures", "logs", "chapter"
@@ -24,9 +26,41 @@ def span_name(first: int, last: int) -> str:
     return epoch_name(first) if first == last else f"{epoch_name(first)}-{epoch_name(last)}"
 
 
-def split(data_folder: str, validation: float, seed: int) -> str:
-    """The training images a validation of ``validation`` with ``seed`` holds out."""
-    return f"{data_folder}/validation_{validation:g}_seed_{seed}.npz"
+@dataclass(frozen=True)
+class DataFiles:
+    """Where a dataset's files land, under results/data/."""
+
+    folder: str  # the downloads and what the jobs read
+    logs: str
+    verified: str  # every verified download, by its SHA-256 (shared by the datasets)
+    npz: str  # the float32 arrays, for people (README)
+    pixels: str  # what the jobs read: uint8 images (train then test), memory-mapped
+    labels: str  # and the labels, the image shape, the dataset's digest
+    evaluation_pixels: str  # the evaluation set: images in blocks without blank pixels
+    evaluation_index: str
+    about: str  # dataset.json: where the data came from, what it holds
+    classes: str  # classes.json: the class names, for figures and predict
+
+    def split(self, validation: float, seed: int) -> str:
+        """The training images a validation of ``validation`` with ``seed`` holds out."""
+        return f"{self.folder}/validation_{validation:g}_seed_{seed}.npz"
+
+
+def data_files(dataset: str, results: str = RESULTS) -> DataFiles:
+    root = f"{results}/{DATA}"
+    folder = f"{root}/{dataset}"
+    return DataFiles(
+        folder=folder,
+        logs=f"{root}/{LOGS}/{dataset}",
+        verified=f"{root}/verified",
+        npz=f"{root}/{dataset}.npz",
+        pixels=f"{folder}/pixels.npy",
+        labels=f"{folder}/labels.npz",
+        evaluation_pixels=f"{folder}/evaluation_pixels.npy",
+        evaluation_index=f"{folder}/evaluation_index.npz",
+        about=f"{folder}/dataset.json",
+        classes=f"{folder}/classes.json",
+    )
 
 
 def run_folder(run: str) -> str:

@@ -273,11 +273,14 @@ def training_mem_mb(settings: dict, input_mb: float, pixels: int) -> int:
     return _mb(input_mb * 1e6 + network + batch)
 
 
-def evaluation_mem_mb(input_mb: float, hidden_bytes: int) -> int:
+def evaluation_mem_mb(settings: dict, input_mb: float) -> int:
     """An evaluation job (or `learned`): the images and checkpoints it reads, the hidden
-    layers it holds (evaluate.hidden_bytes), and as much again for the images' pixels as
-    floats, the output layer and matplotlib's figures."""
-    return _mb(input_mb * 1e6 + 2 * hidden_bytes)
+    layers it holds (evaluate.hidden_bytes, for a job's most checkpoints), and as much
+    again for the images' pixels as floats, the output layer and matplotlib's figures."""
+    from scratchnet.evaluate import hidden_bytes
+
+    held = hidden_bytes(EPOCHS_PER_JOB + 1, settings["hidden_size"], itemsize(settings))
+    return _mb(input_mb * 1e6 + 2 * held)
 
 
 def reading_mem_mb(input_mb: float, copies: float) -> int:

@@ -108,7 +108,11 @@ def _summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataF
     """summary.html: the runs best first (short names; the settings that differ are
     columns), and above them, where some setting has several seeds, the settings' spread."""
     setting_keys = tables.setting_columns(summary)
-    shared = ", ".join(f"{k} {summary[k].iloc[0]}" for k in setting_keys if k not in varied)
+    shared = ", ".join(
+        f"{key} {'auto' if pd.isna(summary[key].iloc[0]) else summary[key].iloc[0]}"
+        for key in setting_keys
+        if key not in varied
+    )
     runs_caption = (
         f"{len(summary)} run(s) on {summary['dataset'].iloc[0]}, best first, "
         f"{spread.chosen_words(summary)}; every run: {shared} (all columns: summary.csv)"
@@ -120,6 +124,15 @@ def _summary_page(summary: pd.DataFrame, varied: list[str], by_setting: pd.DataF
         caption = f"{spread.caption(by_setting)} (all columns: summary_by_setting.csv)"
         sections.insert(0, (caption, spread.readable(by_setting, varied)))
     return tables.html_page("Summary", sections, highlight_first=spread.crowned(by_setting))
+
+
+def recorded_ranks(summary_json: Path, fingerprint: str) -> dict[str, int] | None:
+    """Run -> its rank in the summary, if the summary describes the configuration of
+    ``fingerprint`` (plan.fingerprint); else None."""
+    record = json.loads(summary_json.read_text()) if summary_json.is_file() else {}
+    if record.get("fingerprint") != fingerprint:
+        return None
+    return {run: rank for rank, run in enumerate(record["ranked"], start=1)}
 
 
 def _dataset_page(about: dict) -> str:
