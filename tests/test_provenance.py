@@ -70,3 +70,46 @@ def test_a_forced_download_with_no_mirror_reachable_keeps_the_verified_files(tmp
     project.run("--forcerun", "download")
     assert {path.name: path.read_bytes() for path in files} == contents
     assert len(contents) == 4
+
+
+def test_a_job_planned_before_an_edit_of_its_code_stops_in_one_line(tmp_path, tiny_mirror):
+    """The training job's command as Snakemake planned it, run after an edit of a module
+    it imports: it writes nothing and names the module."""
+    import subprocess
+
+    snakefile = clone_of_the_workflow(tmp_path / "clone")
+    project = Project(tmp_path / "work", tiny_config(*tiny_mirror, epochs=2), snakefile)
+    project.run("results/data/tiny/labels.npz")
+    done = project.run("--dry-run", "--printshellcmds", "--forceall")
+    planned = done.stdout + done.stderr
+    shell = "Shell command: "
+    command = next(line.split(shell)[1] for line in planned.splitlines()
+                   if line.startswith(f"{shell}python -m scratchnet train "))  # fmt: skip
+    net = tmp_path / "clone" / "workflow" / "scratchnet" / "net.py"
+    net.write_text(net.read_text() + "\n# edited after planning\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "clone" / "workflow")}
+    ran = subprocess.run(command.split(" > ")[0], shell=True, cwd=project.root, env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    errors = [line for line in ran.stderr.splitlines() if " ERROR " in line]
+    assert ran.returncode == 1 and len(errors) == 1, ran.stderr
+    assert "scratchnet/net.py changed since this job was planned" in errors[0]
+    assert not project.path("results/default/checkpoints").exists()
+
+
+@pytest.mark.parametrize("worker", ["on", "off"])
+def test_a_side_effect_in_a_module_no_job_runs_changes_no_output(tmp_path, tiny_mirror, worker):
+    """A module-level line in predict.py (no job imports it) that would change every
+    figure: the warm worker does not load it, so the bytes stay those of the original."""
+    env = {**os.environ, "SCRATCHNET_WORKER": worker} if worker == "off" else None
+    original = Project(tmp_path / "original", tiny_config(*tiny_mirror, epochs=2))
+    original.run(env=env)
+    snakefile = clone_of_the_workflow(tmp_path / "clone")
+    predict = tmp_path / "clone" / "workflow" / "scratchnet" / "predict.py"
+    predict.write_text(
+        predict.read_text() + '\nimport matplotlib\nmatplotlib.rcParams["lines.linewidth"] = 4\n'
+    )
+    edited = Project(tmp_path / "edited", original.config, snakefile)
+    edited.run(env=env)
+    for name in ("accuracy", "loss"):
+        figure = f"results/default/figures/{name}.png"
+        assert edited.path(figure).read_bytes() == original.path(figure).read_bytes()

@@ -30,4 +30,4 @@ rule chapter:
         code=code_digest("chapter"),
     shell:
         "python -m scratchnet chapter --out results/chapter --formats {params.formats} "
-        "> {log} 2>&1"
+        "--code {params.code} > {log} 2>&1"

@@ -62,7 +62,7 @@ rule prepare:
         "--train-images {input.train_images} --train-labels {input.train_labels} "
         "--test-images {input.test_images} --test-labels {input.test_labels} "
         "--num-classes {params.num_classes} {params.sha256} --pixels {output.pixels} "
-        "--labels {output.labels} --about {output.about} > {log} 2>&1"
+        "--labels {output.labels} --about {output.about} --code {params.code} > {log} 2>&1"
 
 
 rule normalize:
@@ -82,7 +82,7 @@ rule normalize:
         code=code_digest("normalize"),
     shell:
         "python -m scratchnet normalize --pixels {input.pixels} --labels {input.labels} "
-        "--out {output} > {log} 2>&1"
+        "--out {output} --code {params.code} > {log} 2>&1"
 
 
 rule pack_evaluation:
@@ -102,7 +102,7 @@ rule pack_evaluation:
         code=code_digest("pack-evaluation"),
     shell:
         "python -m scratchnet pack-evaluation --pixels {input.pixels} --labels {input.labels} "
-        "--out-pixels {output.pixels} --out-index {output.index} > {log} 2>&1"
+        "--out-pixels {output.pixels} --out-index {output.index} --code {params.code} > {log} 2>&1"
 
 
 # The class names (config: datasets.<name>.class_names, else the class numbers): renaming
@@ -126,7 +126,7 @@ rule classes:
         names=json.dumps(CLASS_NAMES),
         code=code_digest("classes"),
     shell:
-        "python -m scratchnet classes --names {params.names:q} --out {output} > {log} 2>&1"
+        "python -m scratchnet classes --names {params.names:q} --out {output} --code {params.code} > {log} 2>&1"
 
 
 # The training images held out for validation (config `validation`): the same for every
@@ -151,4 +151,4 @@ rule split:
         code=code_digest("split"),
     shell:
         "python -m scratchnet split --labels {input.labels} --validation {params.validation} "
-        "--seed {params.seed} --out {output} > {log} 2>&1"
+        "--seed {params.seed} --out {output} --code {params.code} > {log} 2>&1"

@@ -25,4 +25,4 @@ rule evaluate:
         code=code_digest("evaluate"),
     shell:
         "python -m scratchnet evaluate {input.checkpoints} --pixels {input.pixels} "
-        "--index {input.index} {params.split} --out {output} > {log} 2>&1"
+        "--index {input.index} {params.split} --out {output} --code {params.code} > {log} 2>&1"

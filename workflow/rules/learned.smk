@@ -46,4 +46,4 @@ rule learned:
         "--eval-pixels {input.eval_pixels} --eval-index {input.eval_index} "
         "--classes {input.classes} "
         "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
-        "> {log} 2>&1"
+        "--code {params.code} > {log} 2>&1"

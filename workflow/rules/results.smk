@@ -51,4 +51,4 @@ rule run_results:
         "{params.check} --evaluations {input.evaluations} --checkpoints {input.checkpoints} "
         "--timing {input.timing} "
         "--title {params.title:q} --out results/{wildcards.run} --formats {params.formats} "
-        "> {log} 2>&1"
+        "--code {params.code} > {log} 2>&1"

@@ -45,4 +45,4 @@ rule summary:
         code=code_digest("summary"),
     shell:
         "python -m scratchnet summary --plan {params.plan:q} --dataset-json {input.about} "
-        "--out results --formats {params.formats} > {log} 2>&1"
+        "--out results --formats {params.formats} --code {params.code} > {log} 2>&1"

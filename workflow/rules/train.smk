@@ -41,4 +41,4 @@ for (first, last), runs in plan.spans(RUNS).items():
             "python -m scratchnet train {params.start} --pixels {input.pixels} "
             "--labels {input.labels} --checkpoints {output.checkpoints} "
             "--timing {output.timing} {params.split} "
-            "--num-classes {params.num_classes} {params.settings} > {log} 2>&1"
+            "--num-classes {params.num_classes} {params.settings} --code {params.code} > {log} 2>&1"

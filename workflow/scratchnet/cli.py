@@ -192,9 +192,11 @@ def cmd_show(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    from scratchnet.worker import serve
+    from scratchnet import provenance
+    from scratchnet.worker import UNSERVED_COMMANDS, serve
 
-    serve(args.socket, args.watch_fd, log.info, main)
+    served = [command for command in provenance.commands() if command not in UNSERVED_COMMANDS]
+    serve(args.socket, args.watch_fd, log.info, main, provenance.libraries(served))
 
 
 def _load_data(args):
@@ -255,6 +257,12 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gradient", choices=("backprop", "numerical"), required=True)
 
 
+def _code_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--code", help="the code Snakemake planned the job with (provenance.code_digest)"
+    )
+
+
 def _figure_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--formats", nargs="+", required=True, choices=("png", "svg", "pdf"))
 
@@ -281,6 +289,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classes", help="the dataset's class names, for figures and predict")
     p.add_argument("--names", required=True, help="JSON list of names, in label order")
     p.add_argument("--out", required=True)
+    _code_arg(p)
     p.set_defaults(func=cmd_classes)
 
     p = sub.add_parser("download", help="fetch one file from mirrors, verifying its payload")
@@ -309,17 +318,20 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pixels", required=True, help="where to write pixels.npy")
     p.add_argument("--labels", required=True, help="where to write labels.npz")
     p.add_argument("--about", required=True, help="where to write dataset.json")
+    _code_arg(p)
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("normalize", help="the documented float32 .npz from prepare's files")
     _data_args(p)
     p.add_argument("--out", required=True)
+    _code_arg(p)
     p.set_defaults(func=cmd_normalize)
 
     p = sub.add_parser("pack-evaluation", help="the evaluation set: blocks without blank pixels")
     _data_args(p)
     p.add_argument("--out-pixels", required=True, help="where to write the blocks' pixels .npy")
     p.add_argument("--out-index", required=True, help="where to write the blocks' index .npz")
+    _code_arg(p)
     p.set_defaults(func=cmd_pack_evaluation)
 
     p = sub.add_parser("train", help="epochs of SGD, one checkpoint each")
@@ -331,6 +343,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation", help="the validation split (split): images never trained on")
     _model_args(p)
     _training_args(p)
+    _code_arg(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("split", help="the training images held out for validation")
@@ -338,6 +351,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation", type=float, required=True, help="a count, or a fraction")
     p.add_argument("--seed", type=int, required=True, help="which images: the split's seed")
     p.add_argument("--out", required=True)
+    _code_arg(p)
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("evaluate", help="accuracy and loss of checkpoints on train and test")
@@ -346,6 +360,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", required=True, help="the evaluation set's .npz (pack-evaluation)")
     p.add_argument("--validation", help="the validation split (split): its images scored apart")
     p.add_argument("--out", required=True)
+    _code_arg(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("run-results", help="a run's gradient check, tables, metrics, figures")
@@ -359,6 +374,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", required=True)
     p.add_argument("--out", required=True, help="the run's results folder")
     _figure_args(p)
+    _code_arg(p)
     p.set_defaults(func=cmd_run_results)
 
     p = sub.add_parser("learned", help="what a run's network learned: weights, confusions")
@@ -371,6 +387,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", required=True)
     p.add_argument("--out", required=True, help="the run's results folder")
     _figure_args(p)
+    _code_arg(p)
     p.set_defaults(func=cmd_learned)
 
     p = sub.add_parser("summary", help="the summary and comparison of the runs")
@@ -378,11 +395,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset-json", required=True, help="dataset.json written by prepare")
     p.add_argument("--out", required=True, help="the results folder, with a folder per run")
     _figure_args(p)
+    _code_arg(p)
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("chapter", help="the chapter's worked values and figures")
     p.add_argument("--out", required=True, help="the folder to write them into")
     _figure_args(p)
+    _code_arg(p)
     p.set_defaults(func=cmd_chapter)
 
     p = sub.add_parser("serve", help="the warm worker jobs fork from (started by the workflow)")
@@ -410,6 +429,8 @@ def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     if os.environ.get("SLURM_JOB_ID"):
         log.info("running in SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.uname().nodename)
     try:
+        if getattr(args, "code", None):
+            _require_planned_code(args.command, args.code)
         args.func(args)
     except (KnownError, OSError) as exc:
         log.error("%s", _one_line(exc))
@@ -418,6 +439,25 @@ def main(argv: list[str] | None = None, worker: int | None = None) -> int:
         if args.command != "show":
             log.info("peak RSS %.0f MB", _peak_rss_mb())
     return 0
+
+
+def _require_planned_code(command: str, planned: str) -> None:
+    """Before a job writes anything: the modules it runs (imported now) are the ones its
+    rule's digest recorded when Snakemake planned it; an edit since then stops it."""
+    import importlib
+
+    from scratchnet import provenance
+
+    for module in provenance.command_modules(command) - {"__main__"}:
+        importlib.import_module(f"{__package__}.{module}" if module != "__init__" else __package__)
+    changed = provenance.changed_since(command, planned)
+    if changed:
+        files = ", ".join(f"{PACKAGE.name}/{module}.py" for module in changed)
+        raise UsageError(
+            f"{files} changed since this job was planned, so its outputs would not come "
+            "from the code recorded for them; run snakemake again (it reruns what the "
+            "change affects)"
+        )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ all its imports (at module level or inside functions), and so on, to the end.
 
 import ast
 import hashlib
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -41,6 +42,13 @@ def _imported(nodes: list[ast.AST], package: Path) -> set[str]:
     return {module for module in modules if (package / f"{module}.py").is_file()}
 
 
+def commands(package: Path = PACKAGE) -> list[str]:
+    """Every command of the command line (its ``cmd_<command>`` functions)."""
+    tree = _tree(package, COMMAND_LINE)
+    handlers = (node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+    return sorted(name[4:].replace("_", "-") for name in handlers if name.startswith("cmd_"))
+
+
 def _command_line_imports(package: Path, command: str) -> set[str]:
     """What cli imports for ``command``: at module level, in main and in the command's
     function, and in every cli function those call."""
@@ -48,7 +56,7 @@ def _command_line_imports(package: Path, command: str) -> set[str]:
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     handler = "cmd_" + command.replace("-", "_")
     if handler not in functions:
-        known = sorted(name[4:].replace("_", "-") for name in functions if name.startswith("cmd_"))
+        known = commands(package)
         raise UnknownCommand(f"no command {command!r} in {COMMAND_LINE}.py (known: {known})")
     reached, waiting = set(), ["main", handler]
     while waiting:
@@ -79,9 +87,38 @@ def command_modules(command: str, package: Path = PACKAGE) -> set[str]:
     return modules
 
 
+def libraries(served: list[str], package: Path = PACKAGE) -> list[str]:
+    """The modules outside the package and the standard library that the ``served``
+    commands' modules import (what the warm worker loads before it forks)."""
+    modules = set().union(*(command_modules(command, package) for command in served))
+    found = set()
+    for module in modules:
+        for node in ast.walk(_tree(package, module)):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+    outside = {name for name in found if name.split(".")[0] != package.name}
+    return sorted(name for name in outside if name.split(".")[0] not in sys.stdlib_module_names)
+
+
 def code_digest(command: str, package: Path = PACKAGE) -> str:
-    """SHA-256 (16 hex digits) of the names and bytes of the modules ``command`` runs."""
-    digest = hashlib.sha256()
-    for module in sorted(command_modules(command, package)):
-        digest.update(module.encode() + b"\0" + (package / f"{module}.py").read_bytes())
-    return digest.hexdigest()[:16]
+    """Each module ``command`` runs and the SHA-256 of its bytes (8 hex digits), as
+    "atomic=1a2b3c4d,cli=...": a rule's parameter, so that editing a module reruns the
+    jobs that run it, and the job's own check (changed_since) that it runs that code."""
+    return ",".join(
+        f"{module}={hashlib.sha256((package / f'{module}.py').read_bytes()).hexdigest()[:8]}"
+        for module in sorted(command_modules(command, package))
+    )
+
+
+def changed_since(command: str, planned: str, package: Path = PACKAGE) -> list[str]:
+    """The modules of ``command`` that differ from its ``planned`` code_digest (edited,
+    added or no longer imported)."""
+    now, then = (
+        dict(part.split("=") for part in digest.split(","))
+        for digest in (code_digest(command, package), planned)
+    )
+    return sorted(
+        module for module in now.keys() | then.keys() if now.get(module) != then.get(module)
+    )

@@ -120,55 +120,32 @@ def _forward(child: int, signum: int) -> None:
 # --- the worker ----------------------------------------------------------------------------
 
 
-def serve(socket_path: str, watch_fd: int, log, run_command) -> None:
+def serve(socket_path: str, watch_fd: int, log, run_command, libraries: list[str]) -> None:
     """Serve jobs on the Unix socket ``socket_path`` (its folder is created here and
     removed at the end) until SIGTERM or end of file on ``watch_fd``; each job calls
-    ``run_command(argv, worker=pid)`` (the command line's ``main``) in a forked child."""
-    import threading
+    ``run_command(argv, worker=pid)`` (the command line's ``main``) in a forked child.
+    ``libraries`` (provenance.libraries) are imported first: never a module of the
+    package that a job would not import itself. One thread: it forks safely."""
     from pathlib import Path
 
-    folder, setup, owned = Path(socket_path).parent, threading.Lock(), []
-    _end_with_pipe(watch_fd, owned, setup)  # first of all: Snakemake may already be gone
+    folder = Path(socket_path).parent
     signal.signal(signal.SIGTERM, _stop)
-    served = 0
+    served, owned = 0, False
     try:
-        _preload()
+        _preload(libraries)
         state = _package_state()
-        with setup:  # the folder and socket appear whole, or not at all
-            folder.mkdir(mode=0o700)  # fails if it exists: never serve from another's folder
-            owned.append(folder)
-            server = _listening(socket_path)
-        served = _serve_forever(server, socket_path, state, log, run_command)
+        folder.mkdir(mode=0o700)  # fails if it exists: never serve from another's folder
+        owned = True
+        server = _listening(socket_path)
+        served = _serve_forever(server, watch_fd, socket_path, state, log, run_command)
     except _Stopped:
         pass
     finally:
-        for created in owned:
-            _remove(created)
+        if owned:
+            _remove(folder)
     log(f"stopped after {served} jobs")
     # Snakemake waits for the worker to stop; skip tearing down the loaded libraries
     os._exit(0)
-
-
-def _end_with_pipe(fd: int, owned: list, setup) -> None:
-    """End the process, removing the folders it ``owned``, as soon as the pipe's other end
-    is closed: Snakemake holds it, so that happens when Snakemake ends, however it ends."""
-    import threading
-
-    def watch() -> None:
-        import time
-
-        try:
-            while os.read(fd, 1):
-                pass
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)  # stop as when asked: clean up, log
-            time.sleep(10)  # and if that cannot happen (say, still starting): end anyway
-            with setup:  # not while the folder and socket are being made
-                for folder in owned:
-                    _remove(folder)
-                os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _remove(folder) -> None:
@@ -196,8 +173,13 @@ def _listening(socket_path: str) -> socket.socket:
     return server
 
 
-def _serve_forever(server: socket.socket, socket_path: str, state: dict, log, run_command) -> int:
+def _serve_forever(
+    server: socket.socket, watch_fd: int, socket_path: str, state: dict, log, run_command
+) -> int:
+    """Answer callers until the pipe ``watch_fd`` reports end of file: Snakemake holds its
+    other end, so that happens when Snakemake ends, however it ends."""
     import gc
+    import selectors
 
     # Out of the collector's sight: a full collection in a forked job would otherwise
     # touch every preloaded object and copy the pages they are on.
@@ -206,14 +188,17 @@ def _serve_forever(server: socket.socket, socket_path: str, state: dict, log, ru
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     log(f"serving on {socket_path}")
     served = 0
-    try:
+    with selectors.DefaultSelector() as waiting, server:
+        waiting.register(server, selectors.EVENT_READ)
+        waiting.register(watch_fd, selectors.EVENT_READ)
         while True:
-            conn, _ = server.accept()
-            served += _serve_one(conn, server, state, log, run_command)
-    except _Stopped:
-        return served
-    finally:
-        server.close()
+            for ready, _ in waiting.select():
+                if ready.fileobj == watch_fd:
+                    if not os.read(watch_fd, 1):
+                        return served
+                else:
+                    conn, _ = server.accept()
+                    served += _serve_one(conn, server, state, log, run_command)
 
 
 def _package_state() -> dict[str, int]:
@@ -222,14 +207,12 @@ def _package_state() -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in sorted(Path(PACKAGE).glob("*.py"))}
 
 
-def _preload() -> None:
-    """Import every module of the package, so that forked jobs find what they need loaded."""
+def _preload(libraries: list[str]) -> None:
+    """Import the libraries the jobs use, so that forked jobs find them loaded."""
     import importlib
-    from pathlib import Path
 
-    for path in sorted(Path(PACKAGE).glob("*.py")):
-        if path.stem != "__main__":
-            importlib.import_module(f"{__package__}.{path.stem}")
+    for name in libraries:
+        importlib.import_module(name)
 
 
 class _Stopped(BaseException):
