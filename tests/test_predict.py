@@ -123,3 +123,58 @@ def test_class_names_reach_the_confusion_and_mistakes_figures_and_table(trained)
         ["cat", "dog"],
     )
     assert "cat\n→ dog (0.90)" in figure_text(fig) and "dog\n→ cat (0.80)" in figure_text(fig)
+
+
+def test_the_final_network_is_the_runs_own_not_one_left_from_longer_training(trained, tmp_path):
+    import shutil
+
+    shutil.copytree(trained.root, tmp_path / "copy", symlinks=True)
+    copy = Project(tmp_path / "copy", {**trained.config, "epochs": 2})
+    copy.run()  # epoch 3 stays on disk from the longer run
+    assert copy.path("results/default/checkpoints/epoch_003.npz").exists()
+    said = scratchnet(copy, "predict", str(image_file(copy, tmp_path)))
+    assert said.returncode == 0 and "epoch_002.npz" in said.stdout.splitlines()[0]
+    beyond = scratchnet(copy, "predict", str(image_file(copy, tmp_path)), "--epoch", "3")
+    assert beyond.returncode == 1 and "give final, best or an epoch from 0 to 2" in beyond.stderr
+
+
+def image_file(project: Project, folder) -> object:
+    path = folder / "digit.npy"
+    np.save(path, np.zeros((7, 7), dtype=np.uint8) + np.eye(7, dtype=np.uint8) * 200)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "expected"),
+    [
+        (lambda p: np.save(p / "a.npy", np.array([object()])), (), "cannot read it as a NumPy"),
+        (lambda p: np.save(p / "a.npy", np.ones((7, 7), complex)), (), "holds complex128 values"),
+        (lambda p: (p / "a.npy").mkdir(), (), "is a folder"),
+        (lambda p: np.save(p / "a.npy", np.ones((7, 7))), ("--epoch", "abc"), "--epoch abc: give"),
+        (lambda p: np.save(p / "a.npy", np.ones((7, 7))), ("--top", "0"), "--top 0: give"),
+        (
+            lambda p: np.save(p / "a.npy", np.ones((7, 7))),
+            ("--figure", "/nowhere/x.png"),
+            "the folder /nowhere does not exist",
+        ),
+    ],
+)
+def test_hostile_inputs_end_in_one_line(trained, tmp_path, make, args, expected):
+    make(tmp_path)
+    said = scratchnet(trained, "predict", str(tmp_path / "a.npy"), *args)
+    errors = [line for line in said.stderr.splitlines() if " ERROR " in line]
+    assert said.returncode == 1 and len(errors) == 1 and expected in errors[0], said.stderr
+    assert "Traceback" not in said.stderr
+
+
+def test_a_batch_in_the_datasets_own_layouts_is_read_image_by_image(trained, tmp_path):
+    raw = gzip.decompress(
+        trained.path(f"results/data/tiny/{SPLIT_NAMES['test_images']}").read_bytes()
+    )
+    images = idx.parse_images(raw)[:10]  # 10 x 49: x_test's layout
+    np.save(tmp_path / "rows.npy", images)
+    np.save(tmp_path / "grid.npy", images.reshape(10, 7, 7))
+    for name in ("rows.npy", "grid.npy"):
+        said = scratchnet(trained, "predict", str(tmp_path / name), "--figure", str(tmp_path / "s"))
+        assert said.returncode == 0, said.stderr
+        assert "(10 image(s)" in said.stdout and (tmp_path / "s.png").exists()

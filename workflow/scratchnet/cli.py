@@ -156,19 +156,33 @@ def cmd_predict(args) -> None:
     from scratchnet.plots import save
     from scratchnet.tables import terminal_table
 
+    figure = _figure_path(args.figure) if args.figure else None
     results = Path(args.results)
     names, pixels, probs, classes, target, used = predict.predict_files(
         [Path(f) for f in args.images], results, args.run, args.epoch
     )
+    if not 1 <= args.top <= len(classes):
+        raise UsageError(f"--top {args.top}: give a number of classes from 1 to {len(classes)}")
     table = predict.prediction_table(names, probs, classes, args.top)
     print(f"{used} ({len(names)} image(s), most likely classes first)")
     print(terminal_table(table))
-    if args.figure:
+    if figure:
         title = f"What {args.run}'s network ({used.name}) sees and says"
-        figure = Path(args.figure)
-        save(predict.inputs_figure(names, pixels, probs, classes, target, title),
-             figure.with_suffix(""), [figure.suffix.lstrip(".") or "png"])  # fmt: skip
+        fig = predict.inputs_figure(names, pixels, probs, classes, target, title)
+        save(fig, figure.with_suffix(""), [figure.suffix.lstrip(".")])
         print(f"wrote {figure}")
+
+
+def _figure_path(name: str) -> Path:
+    """Where --figure draws: a .png, .svg or .pdf file (.png if none is given) in a folder
+    that exists."""
+    path = Path(name)
+    path = path if path.suffix else path.with_suffix(".png")
+    if path.suffix not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"--figure {name}: give a .png, .svg or .pdf file")
+    if not path.parent.is_dir():
+        raise UsageError(f"--figure {name}: the folder {path.parent} does not exist")
+    return path
 
 
 def cmd_summary(args) -> None:

@@ -67,9 +67,13 @@ def run_folder(run: str) -> str:
     return f"{RESULTS}/{run}"
 
 
+def checkpoint_file(epoch: int) -> str:
+    return f"epoch_{epoch_name(epoch)}.npz"
+
+
 def checkpoint(run: str, epoch: int) -> str:
     """The run's network after ``epoch`` epochs (README "Checkpoints")."""
-    return f"{run_folder(run)}/checkpoints/epoch_{epoch_name(epoch)}.npz"
+    return f"{run_folder(run)}/checkpoints/{checkpoint_file(epoch)}"
 
 
 def checkpoints(run: str, first: int, last: int) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scratchnet import checkpoint, dataset, idx
+from scratchnet import checkpoint, dataset, idx, layout
 from scratchnet.errors import KnownError
 from scratchnet.net import TwoLayerNet
 
@@ -43,29 +43,53 @@ class Target:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _read_images(path: Path) -> list[tuple[str, np.ndarray]]:
-    """(name, 2-D or 3-D array) of each image in the file at ``path``."""
+MAX_PIXELS = 25_000_000  # larger pictures are refused before they are decoded
+
+
+def _read_images(path: Path, target: Target) -> list[tuple[str, np.ndarray]]:
+    """(name, 2-D or 3-D array) of each image in the file at ``path``: every image of an
+    IDX file or of a .npy batch in the dataset's layouts (images x pixels, images x rows x
+    cols), or the one picture."""
+    if path.is_dir():
+        raise PredictError(f"{path}: is a folder; give image files (PNG, JPEG, .npy, IDX)")
     if not path.is_file():
         raise PredictError(f"{path}: no such file; give image files (PNG, JPEG, .npy, IDX)")
     raw = path.read_bytes()
     payload = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     if payload[:4] == idx.IMAGES_MAGIC.to_bytes(4, "big"):
         shape = idx.image_shape(payload, str(path))
-        images = idx.parse_images(payload, str(path)).reshape(-1, *shape)
-        return [(f"{path.name}[{i}]", image) for i, image in enumerate(images)]
+        return _batch(path, idx.parse_images(payload, str(path)).reshape(-1, *shape))
     if payload.startswith(b"\x93NUMPY"):
-        return [(path.name, _npy(path))]
+        array = _npy(path)
+        rows, cols = target.image_shape
+        if array.ndim == 2 and array.shape[1] == rows * cols and array.shape != (rows, cols):
+            return _batch(path, array.reshape(-1, rows, cols))  # x_test's layout
+        if array.ndim == 3 and array.shape[1:] == (rows, cols):
+            return _batch(path, array)
+        if array.ndim == 1 and len(array) == rows * cols:
+            return [(path.name, array.reshape(rows, cols))]
+        if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4)):
+            return [(path.name, array)]
+        raise PredictError(
+            f"{path}: an array of shape {array.shape} is not an image nor a batch of them; "
+            f"give rows x cols (x 1, 3 or 4 channels), or images x {rows * cols} or images "
+            f"x {rows} x {cols} as the dataset's"
+        )
     return [(path.name, _picture(path))]
 
 
+def _batch(path: Path, images: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    return [(f"{path.name}[{i}]", image) for i, image in enumerate(images)]
+
+
 def _npy(path: Path) -> np.ndarray:
-    array = np.load(path, allow_pickle=False)
-    if array.ndim == 3 and array.shape[2] in (1, 3, 4):
-        return array
-    if array.ndim != 2:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:  # object arrays, a damaged header
+        raise PredictError(f"{path}: cannot read it as a NumPy array of pixels ({exc})") from None
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise PredictError(
-            f"{path}: an array of shape {array.shape} is not an image; "
-            "give rows x cols, or rows x cols x 1, 3 or 4 channels"
+            f"{path}: holds {array.dtype} values; give pixel values as integers 0-255 or floats 0-1"
         )
     return array
 
@@ -75,12 +99,18 @@ def _picture(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as picture:
+            width, height = picture.size
+            if width * height > MAX_PIXELS:
+                raise PredictError(
+                    f"{path}: {width}x{height} pixels is larger than predict reads "
+                    f"({MAX_PIXELS // 1_000_000} megapixels); scale it down first"
+                )
             picture.load()
             if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
                 white = Image.new("RGBA", picture.size, "white")
                 picture = Image.alpha_composite(white, picture.convert("RGBA"))
             return np.asarray(picture.convert("L"))
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         kind = idx.what_it_is(path.read_bytes()[:4096]) or "not an image"
         raise PredictError(
             f"{path}: cannot read it as an image ({kind}: {exc}); "
@@ -188,26 +218,40 @@ def _padded_to_aspect(pixels: np.ndarray, aspect: float) -> np.ndarray:
 # --- the run's network and the dataset it was trained on ----------------------------------
 
 
-def _run_checkpoint(results: Path, run: str, epoch: str) -> Path:
-    """The run's checkpoint: ``final``, ``best`` (best test accuracy) or an epoch number."""
-    folder = results / run / "checkpoints"
-    paths = sorted(folder.glob("epoch_*.npz"))
-    if not paths:
-        runs = sorted(p.parent.parent.name for p in results.glob("*/checkpoints/epoch_000.npz"))
+def _run_checkpoint(results: Path, run: str, epoch: str) -> tuple[Path, int]:
+    """The run's checkpoint and its epoch: ``final`` or ``best`` (as its metrics.json,
+    written for the run's current settings, says), or an epoch number up to the final;
+    never a checkpoint left beyond them by an earlier configuration."""
+    metrics_file = results / run / "metrics.json"
+    if not metrics_file.is_file():
+        runs = sorted(p.parent.name for p in results.glob("*/metrics.json"))
+        known = f", or pick one of: {', '.join(runs)}" if runs else ""
+        raise PredictError(f"{metrics_file}: missing; run snakemake to make the run{known}")
+    metrics = json.loads(metrics_file.read_text())
+    chosen = {"final": metrics["epochs"], "best": metrics["best_epoch"]}.get(epoch)
+    if chosen is None:
+        if not epoch.isdigit() or int(epoch) > metrics["epochs"]:
+            raise PredictError(
+                f"--epoch {epoch}: give final, best or an epoch from 0 to {metrics['epochs']}"
+            )
+        chosen = int(epoch)
+    return results / run / "checkpoints" / layout.checkpoint_file(chosen), chosen
+
+
+def _require_the_runs(path: Path, meta: dict, epoch: int, recorded: dict | None) -> None:
+    """A checkpoint is the run's own: of the epoch asked for and, where the summary
+    records the run (summary.json), made with its settings."""
+    settings = (recorded or {}).get("settings", {})
+    made = {**meta["model"], **meta.get("training", {})}
+    differ = sorted(  # a setting of None (iters_per_epoch: auto) was resolved in training
+        key for key in made if settings.get(key) is not None and made[key] != settings[key]
+    )
+    if meta["epoch"] != epoch or differ:
+        said = f"settings {', '.join(differ)}" if differ else f"epoch {meta['epoch']}"
         raise PredictError(
-            f"{folder}: no checkpoints; train the run first, or pick one of: {', '.join(runs)}"
+            f"{path}: was made with other {said} than the run's own now; run snakemake to "
+            "bring the run up to date"
         )
-    if epoch == "final":
-        return paths[-1]
-    if epoch == "best":
-        metrics = results / run / "metrics.json"
-        if not metrics.is_file():
-            raise PredictError(f"{metrics}: missing; run snakemake to finish the run's results")
-        epoch = str(json.loads(metrics.read_text())["best_epoch"])
-    path = folder / f"epoch_{int(epoch):03d}.npz"
-    if not path.is_file():
-        raise PredictError(f"{path}: no such checkpoint (the run has {len(paths)})")
-    return path
 
 
 def _trained_on(results: Path, digest: str) -> Path:
@@ -255,14 +299,17 @@ def predict_files(files: list[Path], results: Path, run: str, epoch: str) -> tup
     """Every image of ``files`` as the run's network sees it and what it says: (image
     names, their uint8 pixel rows, class probabilities, class names, the dataset's target
     form, the checkpoint used)."""
-    path = _run_checkpoint(results, run, epoch)
+    path, chosen = _run_checkpoint(results, run, epoch)
     net, meta = checkpoint.load(path)
+    summary = results / "summary.json"
+    recorded = json.loads(summary.read_text())["runs"].get(run) if summary.is_file() else None
+    _require_the_runs(path, meta, chosen, recorded)
     folder = _trained_on(results, meta["dataset_digest"])
     data = dataset.load(folder / "pixels.npy", folder / "labels.npz")
     target = _dataset_target(data)
     names, pixels = [], []
     for file in files:
-        for name, image in _read_images(file):
+        for name, image in _read_images(file, target):
             names.append(name)
             pixels.append(_to_dataset_form(image, name, target))
     probs = probabilities(net, np.stack(pixels))
