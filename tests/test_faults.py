@@ -126,6 +126,9 @@ def test_a_batch_larger_than_the_training_set_is_refused_in_one_line(tiny_projec
     )
     assert "choose at most 600" in output
     assert not list(tiny_project.path(RUN).glob("checkpoints/*.npz"))
+    # the failed job's own cause comes last, where a user looks
+    tail = output.split("Why the jobs failed (each job's log):")[1].splitlines()[1]
+    assert tail.endswith("choose at most 600") and "train_epochs_000-003.log" in tail
 
 
 def planned_memory(project: Project, *args: str) -> int | None:
@@ -228,3 +231,36 @@ def test_a_read_only_run_folder_is_named_before_any_job(tiny_project):
         folder.chmod(0o755)
     assert f"{RUN}: not writable, and the workflow writes there" in output
     assert not tiny_project.path("results/data/tiny").exists()  # no job ran
+
+
+def test_temporary_files_of_killed_jobs_are_removed_at_the_next_start(tiny_project):
+    folder = tiny_project.path(f"{RUN}/checkpoints")
+    folder.mkdir(parents=True)
+    stale = folder / ".epoch_001.npz.999999.tmp"  # no process 999999
+    alive = folder / f".epoch_002.npz.{os.getpid()}.tmp"  # this process still writes it
+    stale.write_bytes(b"half"), alive.write_bytes(b"half")
+    ended = tiny_project.run().stderr
+    assert "removed 1 temporary file(s) of ended jobs" in ended
+    assert not stale.exists() and alive.exists()
+    assert not tiny_project.dry_run("--config", "epochs=3")  # nothing of it was lost
+
+
+def test_an_interrupted_job_says_so_in_one_line(tiny_project):
+    import signal
+    import sys
+    import time
+
+    from conftest import prepare_tiny, train_command
+
+    folder = tiny_project.path("data")
+    prepare_tiny(folder)
+    command = train_command(folder, range(0, 400), iters_per_epoch=2000)
+    job = subprocess.Popen([sys.executable, "-m", "scratchnet", *command],
+                           stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(3)
+    job.send_signal(signal.SIGINT)
+    _, log = job.communicate(timeout=60)
+    errors = [line for line in log.splitlines() if " ERROR " in line]
+    assert job.returncode == 130 and len(errors) == 1 and "interrupted" in errors[0], log
+    assert "Traceback" not in log
+    assert leftovers(folder) == []

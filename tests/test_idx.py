@@ -142,3 +142,23 @@ def test_a_declared_class_that_never_occurs_is_refused(tmp_path):
 def test_prepare_rejects_images_of_different_sizes(tmp_path):
     message = _prepare_with(tmp_path, "test_images", encode_images(np.zeros((7, 4, 4), np.uint8)))
     assert "has 5x5 images" in message and "has 4x4" in message
+
+
+def test_dataset_entry_prints_the_config_entry_of_four_idx_files(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import SPLIT_NAMES, write_tiny_idx
+
+    digests = write_tiny_idx(tmp_path, shape=(5, 6), classes=4)
+    files = [str(tmp_path / name) for name in reversed(list(SPLIT_NAMES.values()))]
+    command = [sys.executable, "-m", "scratchnet", "dataset-entry", *files, "--name", "tiny"]
+    said = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert said.returncode == 0, said.stderr
+    assert said.stdout.startswith("# 5x6-pixel images, 4 classes")
+    entry = yaml.safe_load(said.stdout)["tiny"]
+    assert entry["num_classes"] == 4
+    assert entry["files"] == {
+        split: {"name": name, "sha256": digests[name]} for split, name in SPLIT_NAMES.items()
+    }

@@ -113,3 +113,17 @@ def test_a_side_effect_in_a_module_no_job_runs_changes_no_output(tmp_path, tiny_
     for name in ("accuracy", "loss"):
         figure = f"results/default/figures/{name}.png"
         assert edited.path(figure).read_bytes() == original.path(figure).read_bytes()
+
+
+def test_a_download_damaged_in_place_leaves_the_kept_copy_whole(tmp_path, tiny_mirror):
+    mirror, digests = tiny_mirror
+    project = Project(tmp_path / "work", tiny_config(mirror, digests))
+    project.run("results/data/tiny/labels.npz")
+    download = project.path("results/data/tiny/train-images-idx3-ubyte.gz")
+    whole = download.read_bytes()
+    with open(download, "r+b") as damaged:  # in place: the same file on disk
+        damaged.truncate(len(whole) // 2)
+    shutil.rmtree(mirror)  # offline
+    download.unlink()  # the advice for a damaged download
+    project.run("results/data/tiny/train-images-idx3-ubyte.gz")
+    assert download.read_bytes() == whole

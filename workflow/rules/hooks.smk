@@ -81,8 +81,30 @@ def require_writable():
         )
 
 
+def remove_stale_temporaries():
+    """Temporary files that killed jobs left (each job's own are removed as it ends)."""
+    removed = atomic.remove_stale_temporaries(layout.RESULTS)
+    if removed:
+        print(
+            f"removed {len(removed)} temporary file(s) of ended jobs", file=sys.stderr
+        )
+
+
+def print_causes(logs):
+    """At the end of a failed call, each failed job's one-line cause, where a user looks
+    (``logs``: Snakemake's log files of the call)."""
+    from scratchnet.show import failed_causes
+
+    causes = [cause for log in logs or [] for cause in failed_causes(Path(log))]
+    if causes:
+        print(
+            "Why the jobs failed (each job's log):", *causes, sep="\n", file=sys.stderr
+        )
+
+
 onstart:
     require_writable()
+    remove_stale_temporaries()
     start_worker()
 
 
@@ -93,3 +115,4 @@ onsuccess:
 
 onerror:
     stop_worker()
+    print_causes(log)

@@ -20,6 +20,28 @@ def unwritable(folders: Iterable[str | os.PathLike]) -> Path | None:
     return None
 
 
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files (temp_path_for) that jobs since ended left in ``folder``
+    (say, killed mid-write); return them."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def temp_path_for(target: Path) -> Path:
     """A sibling name that no rule declares as output and that is unique per process."""
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -185,6 +185,23 @@ def _figure_path(name: str) -> Path:
     return path
 
 
+def cmd_dataset_entry(args) -> None:
+    from scratchnet.idx import dataset_entry
+
+    entry = dataset_entry([Path(path) for path in args.files])
+    shape = "x".join(map(str, entry.pop("image_shape")))
+    files = "\n".join(
+        f"      {split}: {{name: {spec['name']}, sha256: {spec['sha256']}}}"
+        for split, spec in entry["files"].items()
+    )
+    print(
+        f"# {shape}-pixel images, {entry['num_classes']} classes: add under `datasets:` in "
+        f"config.yaml, list where the files are under mirrors, and choose dataset: "
+        f"{args.name}\n  {args.name}:\n    num_classes: {entry['num_classes']}\n"
+        f"    mirrors: []\n    files:\n{files}"
+    )
+
+
 def cmd_summary(args) -> None:
     from scratchnet.results import write_summary
 
@@ -299,6 +316,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", help="also draw the images as the network saw them (.png/.svg/.pdf)")
     p.add_argument("--results", default="results", help="the results folder (default: results)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("dataset-entry", help="the config entry for your own IDX dataset")
+    p.add_argument("files", nargs=4, help="its four IDX files (gzipped or not)")
+    p.add_argument("--name", default="mydata", help="the dataset's name (default: mydata)")
+    p.set_defaults(func=cmd_dataset_entry)
 
     p = sub.add_parser("classes", help="the dataset's class names, for figures and predict")
     p.add_argument("--names", required=True, help="JSON list of names, in label order")
@@ -442,6 +464,7 @@ def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     log.info("scratchnet %s in %s", args.command, PACKAGE)
     if os.environ.get("SLURM_JOB_ID"):
         log.info("running in SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.uname().nodename)
+    _warn_of_another_checkout()
     try:
         if getattr(args, "code", None):
             _require_planned_code(args.command, args.code)
@@ -449,10 +472,25 @@ def main(argv: list[str] | None = None, worker: int | None = None) -> int:
     except (KnownError, OSError) as exc:
         log.error("%s", _one_line(exc))
         return 1
+    except KeyboardInterrupt:
+        log.error("interrupted: no file is left half-written; run snakemake again to finish")
+        return 130
     finally:
         if args.command != "show":
             log.info("peak RSS %.0f MB", _peak_rss_mb())
     return 0
+
+
+def _warn_of_another_checkout() -> None:
+    """The command runs this package; a checkout in the working folder has its own."""
+    here = Path.cwd() / "workflow" / PACKAGE.name
+    if here.is_dir() and here.resolve() != PACKAGE:
+        log.warning(
+            "this folder's checkout has its own package (%s), but this is %s: to run that "
+            "one, PYTHONPATH=workflow python -m scratchnet ...",
+            here,
+            PACKAGE,
+        )
 
 
 def _require_planned_code(command: str, planned: str) -> None:

@@ -60,8 +60,8 @@ def _read_verified(path: Path, expected_sha256: str | None) -> bytes:
         actual = hashlib.sha256(payload).hexdigest()
         if actual != expected_sha256:
             raise idx.IdxError(
-                f"{path}: payload SHA-256 {actual[:12]}… but the config expects "
-                f"{expected_sha256[:12]}…; delete the file to download it again"
+                f"{path}: {idx.checksum_cause(path, actual, expected_sha256)}; delete the file "
+                "to download it again, or correct the config"
             )
     return payload
 

@@ -8,7 +8,7 @@ HTML error page is rejected like any other failure. Every failure moves on to
 the next mirror; transient ones (network errors, timeouts, HTTP 5xx) are first
 retried a few times with backoff.
 
-Every verified file is also kept, hard-linked (or copied) under its payload's SHA-256 in
+Every verified file is also kept, copied under its payload's SHA-256 in
 a folder of verified downloads, and that copy is tried before any mirror: the workflow
 deletes a job's output before running it again, and a forced rerun offline would
 otherwise lose a file no mirror can give back.
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from scratchnet import idx
 from scratchnet.atomic import temp_path_for
 from scratchnet.errors import KnownError
 
@@ -135,9 +136,7 @@ def _fetch_verified(source: str, out: Path, sha256: str, retry: Retry) -> None:
             time.sleep(wait)
     actual = payload_sha256(out)
     if actual != sha256:
-        raise _Rejected(
-            f"checksum mismatch: payload SHA-256 {actual[:12]}…, expected {sha256[:12]}…"
-        )
+        raise _Rejected(f"checksum mismatch: {idx.checksum_cause(out, actual, sha256)}")
 
 
 def _kept_copy(keep: Path, sha256: str) -> Path:
@@ -146,16 +145,14 @@ def _kept_copy(keep: Path, sha256: str) -> Path:
 
 
 def _keep(target: Path, kept: Path) -> None:
-    """A second name for the verified ``target`` (a copy where links are not possible)."""
+    """A copy of the verified ``target`` (not a second name of the same file: damaging the
+    download in place must not damage what is kept)."""
     if kept.is_file():
         return
     kept.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(kept)
     try:
-        try:
-            os.link(target, tmp)
-        except OSError:
-            shutil.copyfile(target, tmp)
+        shutil.copyfile(target, tmp)
         os.replace(tmp, kept)
     finally:
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ labels 2049 (1 dimension).
 """
 
 import gzip
+import hashlib
 import zlib
 from pathlib import Path
 
@@ -115,3 +116,52 @@ def read_gz(path: str | Path) -> bytes:
         raise IdxError(
             f"{path}: not a complete gzip file ({exc}); delete it to download it again"
         ) from None
+
+
+def checksum_cause(path: Path, actual: str, expected: str) -> str:
+    """Both payload hashes in full, and the likeliest cause: a config that gives the hash
+    of the .gz file itself, not of its decompressed payload."""
+    said = f"payload SHA-256 {actual}, the config expects {expected}"
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    if digest.hexdigest() == expected:
+        return (
+            f"{said}, which is the hash of the .gz file itself: the config wants its "
+            f"payload's (gunzip -c FILE | sha256sum; scratchnet dataset-entry prints it)"
+        )
+    return f"{said} (a damaged or another file)"
+
+
+def dataset_entry(paths: list[Path]) -> dict:
+    """The config's entry for a dataset of four IDX files (gzipped or not): each file's
+    name and payload SHA-256 by its role (the larger set of images and labels is the
+    training set), the class count and, for people, the image size."""
+    found = {}
+    for path in paths:
+        raw = Path(path).read_bytes()
+        payload = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        magic = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
+        if magic not in (IMAGES_MAGIC, LABELS_MAGIC):
+            kind = what_it_is(raw[:4096]) or "not an IDX file"
+            raise IdxError(f"{path}: {kind}; give the dataset's four IDX files (images and "
+                           "labels, train and test)")  # fmt: skip
+        kind = "images" if magic == IMAGES_MAGIC else "labels"
+        count = int.from_bytes(payload[4:8], "big")
+        digest = hashlib.sha256(payload).hexdigest()
+        found.setdefault(kind, []).append((count, Path(path), payload, digest))
+    if sorted(map(len, found.values())) != [2, 2] or len(found) != 2:
+        raise IdxError("give exactly four IDX files: train and test images, train and test labels")
+    files, classes, shape = {}, 0, None
+    for kind, entries in found.items():
+        test, train = sorted(entries, key=lambda entry: entry[0])
+        for split, (_, path, payload, digest) in (("train", train), ("test", test)):
+            files[f"{split}_{kind}"] = {"name": path.name, "sha256": digest}
+            if kind == "labels":
+                classes = max(classes, int(np.frombuffer(payload[8:], np.uint8).max()) + 1)
+            else:
+                shape = image_shape(payload, str(path))
+    order = ("train_images", "train_labels", "test_images", "test_labels")
+    return {"num_classes": classes, "image_shape": shape,
+            "files": {split: files[split] for split in order}}  # fmt: skip

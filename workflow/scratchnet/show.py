@@ -127,3 +127,19 @@ def _setting_lines(by_setting: pd.DataFrame) -> list[str]:
             line += f", test {row['final_test_acc_mean']:.4f}"
         lines.append(line + f"  (n={row['repeats']})")
     return lines
+
+
+def failed_causes(snakemake_log: Path) -> list[str]:
+    """Each failed job's own one-line cause (its log's ERROR lines), from Snakemake's log
+    of the call: what a user reads last."""
+    import re
+
+    logs = re.findall(r"^\s*log: (\S+) \(check log file", snakemake_log.read_text(), re.M)
+    causes = []
+    for log in dict.fromkeys(logs):  # once each, in order
+        path = Path(log)
+        if path.is_file():
+            errors = [line.split(" ERROR ", 1)[1] for line in path.read_text().splitlines()
+                      if " ERROR " in line]  # fmt: skip
+            causes += [f"  {log}: {error}" for error in errors]
+    return causes

@@ -34,7 +34,7 @@ SUPPORTED = sys.platform.startswith("linux")
 # before running the job on its own.
 REQUEST_SECONDS = 5.0
 ANSWER_SECONDS = 15.0
-UNSERVED_COMMANDS = {"serve", "show", "predict"}
+UNSERVED_COMMANDS = {"serve", "show", "predict", "dataset-entry"}
 PACKAGE = os.path.dirname(os.path.realpath(__file__))
 _FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
