@@ -225,10 +225,12 @@ def test_a_read_only_run_folder_is_named_before_any_job(tiny_project):
         made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
         assert made.returncode == 0, made.stderr
     try:
+        planned = tiny_project.run("--dry-run")  # a dry run writes nothing: not refused
         output = failed(tiny_project)
     finally:
         subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
         folder.chmod(0o755)
+    assert planned.returncode == 0
     assert f"{RUN}: not writable, and the workflow writes there" in output
     assert not tiny_project.path("results/data/tiny").exists()  # no job ran
 

@@ -241,9 +241,12 @@ def terminal_table(table: pd.DataFrame) -> str:
     formatters = {
         column: "{:.4f}".format for column in table.columns if column.endswith(("_acc", "_loss"))
     }
+    # headers of several words get two spaces before them, so that they do not run together
+    space = {column: len(str(column)) + 2 for column in table.columns if " " in str(column)}
     first = table.columns[0]
     if pd.api.types.is_numeric_dtype(table[first]):
-        return table.to_string(index=False, formatters=formatters, na_rep="-")
+        return table.to_string(index=False, formatters=formatters, na_rep="-", col_space=space)
     named = table.set_index(first)
     named.index.name = None
-    return named.to_string(formatters=formatters, na_rep="-")
+    space.pop(first, None)
+    return named.to_string(formatters=formatters, na_rep="-", col_space=space)
