@@ -5,17 +5,23 @@ each test works on a copy of it (mtimes and Snakemake's metadata included), make
 change and checks the jobs a dry run plans. The workflow itself is copied too, so that
 "editing" package modules never touches the repository.
 
-Which jobs an edit of a module must rerun is not written down here: the run is built
-with Python's import profiler on (PYTHONPROFILEIMPORTTIME), so each job's log records
-the package modules its command really loaded, and Snakemake itself says what follows
-a job (--forcerun). Neither depends on how the workflow computes its code digests.
+Which jobs an edit of a module must rerun is not written down here: each job's command,
+as a dry run prints it, is run again in a copy of the run with Python's import profiler
+on (PYTHONPROFILEIMPORTTIME) and without its planned code (``--code``, whose check
+imports what the workflow's digest names), so the profile lists the package modules the
+command really loads; and Snakemake itself says what follows a job (--forcerun). Neither
+depends on how the workflow computes its code digests.
 """
 
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import REPO, Project, tiny_config, write_tiny_idx
@@ -54,8 +60,7 @@ def built(tmp_path_factory):
     digests = write_tiny_idx(base / "mirror")
     config = tiny_config(base / "mirror", digests, epochs=10)
     project = Project(base / "work", config, workflow_copy / "Snakefile")
-    # every job in a process of its own, its log listing the modules it imported
-    project.run(env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "SCRATCHNET_WORKER": "off"})
+    project.run()
     return project
 
 
@@ -161,37 +166,49 @@ def test_changing_mirrors_reruns_nothing(project):
     assert planned(project) == {}
 
 
-def job_logs(project: Project) -> dict[str, str]:
-    """Each job's rule and log file, as Snakemake plans them."""
-    output = project.run("--dry-run", "--forceall").stdout
-    logs, rule = {}, None
+def job_commands(project: Project) -> list[tuple[str, str]]:
+    """Each job's rule and shell command, as a forced dry run plans them, in order."""
+    output = project.run("--dry-run", "--forceall", "--printshellcmds").stdout
+    jobs, rule = [], None
     for line in output.splitlines():
         if match := re.match(r"(?:local)?rule (\w+):$", line.strip()):
             rule = match.group(1)
-        elif rule and (match := re.match(r"\s+log: (\S+)$", line)):
-            logs[match.group(1)] = rule
-    return logs
+        elif rule and line.startswith("Shell command: python "):
+            jobs.append((rule, line.removeprefix("Shell command: ")))
+    return jobs
 
 
-def imported_by_each_rule(project: Project) -> dict[str, set[str]]:
-    """Rule -> the package modules its jobs loaded, from the import profiler's lines in
-    their logs; ``python -m scratchnet`` also runs the package's __main__.py."""
+def imported_by_each_rule(project: Project, scratch: Path) -> dict[str, set[str]]:
+    """Rule -> the package modules its jobs' commands load, from the import profiler's
+    lines; ``python -m scratchnet`` also runs the package's __main__.py."""
+    copy = scratch / "copy"
+    shutil.copytree(project.root.parent, copy, symlinks=True)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": str(copy / "repo" / "workflow"),
+        "PYTHONPROFILEIMPORTTIME": "1",
+        "SCRATCHNET_MIRRORS": json.dumps([str(copy / "mirror")]),
+    }
     loaded = {}
-    for log, rule in job_logs(project).items():
-        text = (project.root / log).read_text()
-        names = re.findall(r"^import time:.*\|\s*scratchnet(?:\.(\w+))?\s*$", text, re.M)
-        assert names, f"{log}: no import profile (was the job run?)"
+    for rule, command in job_commands(project):
+        unchecked = re.sub(r" --code \S+", "", command.split(" > ")[0])
+        ran = subprocess.run(unchecked, shell=True, cwd=copy / "work", env=env,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert ran.returncode == 0, f"{unchecked}\n{ran.stderr[-2000:]}"
+        names = re.findall(r"^import time:.*\|\s*scratchnet(?:\.(\w+))?\s*$", ran.stderr, re.M)
+        assert names, f"{rule}: no import profile"
         modules = {name or "__init__" for name in names} | {"__main__"}
         loaded.setdefault(rule, set()).update(modules)
     return loaded
 
 
 @pytest.fixture(scope="module")
-def imported(built) -> dict[str, set[str]]:
-    return imported_by_each_rule(built)
+def imported(built, tmp_path_factory) -> dict[str, set[str]]:
+    return imported_by_each_rule(built, tmp_path_factory.mktemp("imports"))
 
 
-def test_every_job_logged_its_imports_and_none_loaded_every_module(imported):
+def test_every_command_was_profiled_and_none_loaded_every_module(imported):
     rules = set(imported)
     assert {"download", "prepare", "evaluate", "run_results", "summary", "chapter"} <= rules
     assert all(set(MODULES) - modules for modules in imported.values())

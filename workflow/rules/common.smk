@@ -59,7 +59,7 @@ def prepare_checksum_args():
     )
 
 
-# Each rule passes the digest of the modules its command imports (provenance.py): editing
+# The digest of the modules a command imports (provenance.py), passed as a param: editing
 # one reruns exactly the jobs that run it (Snakemake's params trigger).
 code_digest = provenance.code_digest
 

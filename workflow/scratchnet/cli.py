@@ -20,6 +20,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from scratchnet import provenance  # noqa: E402  (every job checks its code)
 from scratchnet.errors import WRITABLE_FIX, KnownError  # noqa: E402
 
 log = logging.getLogger("scratchnet")
@@ -223,7 +224,6 @@ def cmd_show(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    from scratchnet import provenance
     from scratchnet.worker import UNSERVED_COMMANDS, serve
 
     served = [command for command in provenance.commands() if command not in UNSERVED_COMMANDS]
@@ -497,8 +497,6 @@ def _require_planned_code(command: str, planned: str) -> None:
     """Before a job writes anything: the modules it runs (imported now) are the ones its
     rule's digest recorded when Snakemake planned it; an edit since then stops it."""
     import importlib
-
-    from scratchnet import provenance
 
     for module in provenance.command_modules(command) - {"__main__"}:
         importlib.import_module(f"{__package__}.{module}" if module != "__init__" else __package__)
