@@ -96,12 +96,17 @@ def data_stage(snakefile: Path, mnist: Path, folder: Path) -> Path:
     return folder
 
 
-def measure(args, template: Path, name: str, changes: dict, keep: bool = False) -> Timed:
+WORKER_OFF = {**os.environ, "SCRATCHNET_WORKER": "off"}
+
+
+def measure(
+    args, template: Path, name: str, changes: dict, keep: bool = False, env: dict | None = None
+) -> Timed:
     folder = Path(args.tmp) / name
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(template, folder, symlinks=True)
     write_config(folder, args.mnist, changes)
-    timed = Timed(args.snakefile, folder, env=args.env)
+    timed = Timed(args.snakefile, folder, env=env)
     if not keep:
         shutil.rmtree(folder)
     print(f"  {name}: {timed.seconds:.1f} s, {timed.jobs} jobs, {timed.cpu:.1f} CPU s", flush=True)
@@ -128,22 +133,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snakefile", type=Path, default=REPO / "Snakefile")
     parser.add_argument("--rounds", type=int, default=3, help="pairs of one run and 25 runs")
     parser.add_argument("--skip-100", action="store_true", help="leave out the 100-run sweep")
-    parser.add_argument("--worker-off", action="store_true", help="SCRATCHNET_WORKER=off")
+    parser.add_argument(
+        "--worker-pairs",
+        action="store_true",
+        help="each measurement again right after it with SCRATCHNET_WORKER=off",
+    )
     args = parser.parse_args(argv)
     args.mnist = mnist_folder(parser, args)
-    args.env = {**os.environ, "SCRATCHNET_WORKER": "off"} if args.worker_off else None
     with tempfile.TemporaryDirectory(prefix="scratchnet-sweeps-") as tmp:
         args.tmp = tmp
         template = data_stage(args.snakefile, args.mnist, Path(tmp) / "template")
-        singles, sweeps, ratios = [], [], []
+        singles, sweeps, ratios, off = [], [], [], {"one run": [], "25-run sweep": []}
         for r in range(args.rounds):
             singles.append(measure(args, template, f"one-run-{r}", {}))
+            if args.worker_pairs:
+                single = measure(args, template, f"one-run-off-{r}", {}, env=WORKER_OFF)
+                off["one run"].append(single.seconds / singles[-1].seconds)
             sweeps.append(measure(args, template, f"25-runs-{r}", sweep_config(25), keep=True))
+            if args.worker_pairs:
+                sweep = measure(args, template, f"25-off-{r}", sweep_config(25), env=WORKER_OFF)
+                off["25-run sweep"].append(sweep.seconds / sweeps[-1].seconds)
             ratios.append(sweeps[-1].seconds / singles[-1].seconds)
         print("  the 25-run sweep's jobs again, without Snakemake:", flush=True)
         floor = work_floor(args, Path(tmp) / f"25-runs-{args.rounds - 1}")
         large = None if args.skip_100 else measure(args, template, "100-runs", sweep_config(100))
     report(singles, sweeps, ratios, large, floor)
+    for name, gains in off.items():
+        if gains:
+            listed = ", ".join(f"{gain:.2f}" for gain in gains)
+            median = statistics.median(gains)
+            print(f"{name}, worker off / on, per pair: {listed}; median {median:.2f}")
 
 
 def report(

@@ -82,6 +82,8 @@ def test_fashion_mnist_verifies_against_debians_copy_and_trains(tmp_path):
     assert accuracy["test_acc"].iloc[-1] > 0.6  # it learns clothes too
     for name in ("weights", "confusion", "misclassified"):
         assert project.path(f"results/default/figures/{name}.png").exists()
+    page = project.path("results/data/fashion-mnist/dataset.html").read_text()
+    assert all(name in page for name in config["datasets"]["fashion-mnist"]["class_names"])
 
 
 def test_every_jobs_memory_request_covers_its_peak_with_a_wide_network(mnist_run, tmp_path):

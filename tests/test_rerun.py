@@ -131,7 +131,7 @@ def test_class_names_redraw_what_names_classes_only(project):
     datasets = dict(project.config["datasets"])
     datasets["tiny"] = {**datasets["tiny"], "class_names": [f"c{i}" for i in range(10)]}
     project.update_config(datasets=datasets)
-    assert planned(project) == {"classes": 1, **LEARNED}
+    assert planned(project) == {"classes": 1, "summary": 1, **LEARNED}
 
 
 def test_raising_epochs_trains_only_new_epochs(project):

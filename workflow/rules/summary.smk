@@ -13,6 +13,7 @@ rule summary:
         accuracy=all_runs("accuracy.csv"),
         loss=all_runs("loss.csv"),
         about=DATA.about,
+        classes=DATA.classes,
     output:
         csv=layout.SUMMARY,
         table=report(
@@ -45,4 +46,4 @@ rule summary:
         code=code_digest("summary"),
     shell:
         "python -m scratchnet summary --plan {params.plan:q} --dataset-json {input.about} "
-        "--out results --formats {params.formats} --code {params.code} > {log} 2>&1"
+        "--classes {input.classes} --out results --formats {params.formats} --code {params.code} > {log} 2>&1"

@@ -206,7 +206,10 @@ def cmd_dataset_entry(args) -> None:
 def cmd_summary(args) -> None:
     from scratchnet.results import write_summary
 
-    write_summary(json.loads(args.plan), Path(args.dataset_json), Path(args.out), args.formats)
+    classes = json.loads(Path(args.classes).read_text())["names"]
+    write_summary(
+        json.loads(args.plan), Path(args.dataset_json), classes, Path(args.out), args.formats
+    )
 
 
 def cmd_chapter(args) -> None:
@@ -429,6 +432,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the summary and comparison of the runs")
     p.add_argument("--plan", required=True, help="JSON: what the results are of (plan.described)")
     p.add_argument("--dataset-json", required=True, help="dataset.json written by prepare")
+    p.add_argument("--classes", required=True, help="classes.json: the class names")
     p.add_argument("--out", required=True, help="the results folder, with a folder per run")
     _figure_args(p)
     _code_arg(p)

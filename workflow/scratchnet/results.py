@@ -71,7 +71,7 @@ def write_run_results(
 
 
 def write_summary(
-    described: dict, dataset_json: Path, out: Path, formats: list[str]
+    described: dict, dataset_json: Path, classes: list[str], out: Path, formats: list[str]
 ) -> pd.DataFrame:
     """Into the results folder ``out``: summary.csv (one row per run, best first),
     summary_by_setting.csv (one row per setting, over its seeds), summary.html, the
@@ -88,7 +88,7 @@ def write_summary(
     tables.write_csv(by_setting, out / "summary_by_setting.csv")
     varied = tables.varied_settings(summary, setting_keys)
     write_text_atomically(out / "summary.html", _summary_page(summary, varied, by_setting))
-    write_text_atomically(dataset_json.with_suffix(".html"), _dataset_page(about))
+    write_text_atomically(dataset_json.with_suffix(".html"), _dataset_page(about, classes))
     curves = {setting: [] for setting in by_setting["setting"]}
     for name, run in runs.items():
         tables_of_run = (tables.read_csv(out / name / f) for f in ("accuracy.csv", "loss.csv"))
@@ -135,14 +135,16 @@ def recorded_ranks(summary_json: Path, fingerprint: str) -> dict[str, int] | Non
     return {run: rank for rank, run in enumerate(record["ranked"], start=1)}
 
 
-def _dataset_page(about: dict) -> str:
-    """The dataset's HTML page: its files and checksums, image shape and class counts."""
+def _dataset_page(about: dict, classes: list[str]) -> str:
+    """The dataset's HTML page: its files and checksums, image shape and class counts
+    (with the classes' names, where they are more than their numbers)."""
     files = pd.DataFrame(
         [{"split": split, **spec} for split, spec in about["files"].items()]
     ).rename(columns={"payload_sha256": "SHA-256 of the decompressed payload"})
     counts = pd.DataFrame(
         {
             "class": np.arange(about["num_classes"]),
+            **({"name": classes} if classes != [str(i) for i in range(len(classes))] else {}),
             "train images": about["train_class_counts"],
             "test images": about["test_class_counts"],
         }
