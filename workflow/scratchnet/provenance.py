@@ -9,6 +9,7 @@ all its imports (at module level or inside functions), and so on, to the end.
 """
 
 import ast
+import functools
 import hashlib
 import sys
 from pathlib import Path
@@ -24,22 +25,35 @@ class UnknownCommand(ValueError):
 
 def _tree(package: Path, module: str) -> ast.Module:
     path = package / f"{module}.py"
-    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return _parsed(path.read_text(encoding="utf-8"), str(path))
+
+
+@functools.cache
+def _parsed(source: str, filename: str) -> ast.Module:
+    """Parsed once per text: a rule's digest and the next one share the modules' trees."""
+    return ast.parse(source, filename)
 
 
 def _imported(nodes: list[ast.AST], package: Path) -> set[str]:
     """The package's modules imported anywhere inside ``nodes``."""
-    name = package.name
-    found = set()
-    for node in (inner for outer in nodes for inner in ast.walk(outer)):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    prefix = f"{name}."
+    found = set().union(*(_names_imported(node) for node in nodes))
+    prefix = f"{package.name}."
     modules = {full.removeprefix(prefix).split(".")[0] for full in found if full.startswith(prefix)}
     return {module for module in modules if (package / f"{module}.py").is_file()}
+
+
+@functools.cache
+def _names_imported(node: ast.AST) -> frozenset[str]:
+    """Every absolute import inside ``node``, by its full dotted name (a node of a cached
+    tree is the same object for the same text)."""
+    found = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Import):
+            found |= {alias.name for alias in inner.names}
+        elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+            found.add(inner.module)
+            found |= {f"{inner.module}.{alias.name}" for alias in inner.names}
+    return frozenset(found)
 
 
 def commands(package: Path = PACKAGE) -> list[str]:
