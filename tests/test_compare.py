@@ -56,6 +56,16 @@ GRID = {
 FINALS = dict(zip(GRID, (0.9464, 0.9651, 0.9512, 0.9712), strict=True))
 
 
+def test_settings_with_the_same_accuracy_are_tied_and_none_is_crowned():
+    """Five samples at 1.0000 on an easy dataset: their order is the table's, no result."""
+    runs = {f"sample={i}": {"learning_rate": 0.1 * (i + 1), "seed": 0} for i in range(3)}
+    _, table = summary_of(runs, {"sample=0": 1.0, "sample=1": 1.0, "sample=2": 0.25})
+    assert spread.verdict(table) == spread.EVEN and not spread.crowned(table)
+    assert "no best" in spread.claim(table)
+    _, table = summary_of(runs, {"sample=0": 1.0, "sample=1": 0.99, "sample=2": 0.25})
+    assert spread.verdict(table) == spread.FIRST and spread.crowned(table)
+
+
 def test_two_varied_settings_give_a_heatmap_with_every_cell_and_the_best_marked():
     summary, table = summary_of(GRID, FINALS)
     fig = compare.heatmap_or_ranking(table, summary, ["hidden_size", "learning_rate"], "4 runs")

@@ -320,8 +320,8 @@ def curves_figure(
         label = _label(row, varied)
         if i == 0 and spread.crowned(by_setting):
             label = f"{BEST} {label} (best)"
-        elif i == 0 and said == spread.TIED:
-            label = f"{label} (top, {spread.TIED})"
+        elif i == 0 and said in (spread.TIED, spread.EVEN):
+            label = f"{label} (top, {said})"
         elif diverged:
             label += " (diverged)"
         line.set_label(label)

@@ -19,6 +19,7 @@ from scratchnet.tables import chosen_on
 CONFIDENCE = 0.95
 # What a ranking may say of its first setting (verdict)
 BEST, TIED, FIRST, ALONE = "best", "tied within seed noise", "first by one seed", "one setting"
+EVEN = "tied exactly"  # the same accuracies: which comes first is the table's order
 STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
 MEASURES = ["final_test_acc", "best_test_acc"]
 VALIDATION_MEASURES = ["final_val_acc", "best_val_acc"]  # with a validation split
@@ -132,9 +133,14 @@ def has_repeats(table: pd.DataFrame) -> bool:
 def verdict(table: pd.DataFrame) -> str:
     """What the ranking may claim about its first setting: "best" (beyond seed noise),
     "tied within seed noise" with the runner-up, "first by one seed" (the noise is not
-    measured: crowned, as a single run would be), or, for one setting, nothing."""
+    measured: crowned, as a single run would be), "tied exactly" (the same accuracies:
+    no result puts either first), or, for one setting, nothing."""
     if len(table) < 2:
         return ALONE
+    chosen = chosen_on(table)
+    measures = [f"final_{chosen}_acc_mean", f"best_{chosen}_acc_mean"]
+    if (table[measures].iloc[0] == table[measures].iloc[1]).all():
+        return EVEN
     beats_next = table["beats_next"].iloc[0]
     if pd.isna(beats_next):
         return FIRST
@@ -167,6 +173,7 @@ def _verdict_words(table: pd.DataFrame) -> str:
         TIED: f"tied within seed noise with the runner-up: no best ({seeds} seeds each)",
         FIRST: "best by one seed: whether that is more than seed noise is not measured "
         "(config repeats)",
+        EVEN: "tied exactly with the runner-up (the same accuracy): no best",
         ALONE: f"the only setting ({seeds} seed(s)): nothing to compare it with",
     }[verdict(table)]
 
