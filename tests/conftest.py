@@ -218,6 +218,11 @@ def tiny_mirror(tmp_path) -> tuple[Path, dict[str, str]]:
     return folder, write_tiny_idx(folder)
 
 
+# The tests' dataset is not the default one (mnist): its sweeps' and searches' run names
+# begin with it (names.on_dataset).
+ON_TINY = "dataset=tiny+"
+
+
 def tiny_config(mirror: Path, digests: dict[str, str], **overrides) -> dict:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["datasets"]["tiny"] = tiny_dataset_entry(digests, [str(mirror)])

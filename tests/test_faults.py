@@ -154,7 +154,7 @@ def test_numbers_written_as_people_write_them_work_in_the_config_file(tiny_proje
     tiny_project.config_path.write_text(text + "sweep:\n  weight_init_std: [5e-2, 1e-1]\n")
     planned = tiny_project.planned_jobs()
     runs = sorted({w["run"] for rule, w in planned if rule == "run_results"})
-    assert runs == ["weight_init_std=0.05", "weight_init_std=0.1"]
+    assert runs == ["dataset=tiny+weight_init_std=0.05", "dataset=tiny+weight_init_std=0.1"]
     result = tiny_project.run("--dry-run", "--printshellcmds")
     assert "--learning-rate 0.001 " in result.stdout
 

@@ -84,6 +84,31 @@ def test_named_runs_change_the_top_level_and_stand_beside_a_sweep():
     )
 
 
+@pytest.mark.parametrize("kind", ["sweep", "search"])
+def test_another_datasets_sweep_and_search_runs_have_their_own_folders(kind):
+    """Switching datasets back and forth retrains nothing: a sweep's runs on another
+    dataset never take the default dataset's folders; names people chose stay theirs."""
+    made = {"sweep": {"hidden_size": [5, 6]}} if kind == "sweep" else {"search": SEARCH}
+    datasets = {**CONFIG["datasets"], "other": CONFIG["datasets"]["fashion-mnist"]}
+    on_default = planned(**made, runs={"book": {}}, repeats=2)
+    on_fashion = planned(**made, runs={"book": {}}, repeats=2, dataset="fashion-mnist")
+    on_other = planned(**made, runs={"book": {}}, repeats=2, dataset="other", datasets=datasets)
+    assert SCHEMA["properties"]["dataset"]["default"] == CONFIG["dataset"]
+    made_names = [name for name in on_default if not name.startswith("book")]
+    assert {"book", "book+seed=1"} == set(on_default) - set(made_names)
+    for dataset, runs in (("fashion-mnist", on_fashion), ("other", on_other)):
+        assert list(runs) == [
+            *(f"dataset={dataset}+{name}" for name in made_names),
+            "book",
+            "book+seed=1",
+        ]
+        assert [run.settings for run in runs.values()] == [
+            run.settings for run in on_default.values()
+        ]
+        assert {names.short_name(name) for name in runs} == set(map(names.short_name, on_default))
+    assert not set(on_fashion) & set(on_other) - {"book", "book+seed=1"}
+
+
 @pytest.mark.parametrize("repeats", [3, [0, 1, 2]])
 def test_repeats_train_every_setting_once_per_seed_the_own_seed_keeping_the_name(repeats):
     runs = planned(sweep={"hidden_size": [5, 6]}, repeats=repeats)
@@ -212,6 +237,10 @@ MISTAKES = [
     ({"run": "data"}, "config: ['data'] cannot be a run name (results/ uses data, figures"),
     ({"runs": {"figures": {}}}, "config: ['figures'] cannot be a run name"),
     ({"dataset": "cifar"}, "config: dataset 'cifar' is not an entry of 'datasets'"),
+    (
+        {"dataset": "a+b", "datasets": {"a+b": CONFIG["datasets"]["mnist"]}},
+        "config: dataset: 'a+b' is not a dataset name: use letters",
+    ),
     ({"validation": -1}, "config: validation: -1 is less than the minimum of 0"),
     ({"search": {"learning_rate": {"uniform": [0, 1]}}}, "'samples' is a required property"),
     ({"search": {"samples": 2, "lr": {"uniform": [0, 1]}}}, "search: 'lr' to sample"),

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import Project, read_json, tiny_config, write_tiny_idx
+from conftest import ON_TINY, Project, read_json, tiny_config, write_tiny_idx
 from scratchnet import checkpoint, spread
 from scratchnet.tables import read_csv
 from test_faults import failed
@@ -61,7 +61,7 @@ def per_repeat_rows(project: Project) -> pd.DataFrame:
         _, meta = checkpoint.load(folder.parent / "checkpoints" / "epoch_002.npz")
         rows.append(
             {
-                "setting": f"hidden_size={meta['model']['hidden_size']}",
+                "setting": f"{ON_TINY}hidden_size={meta['model']['hidden_size']}",
                 "seed": meta["model"]["seed"],
                 "final_test_acc": metrics["final_test_acc"],
                 "best_test_acc": metrics["best_test_acc"],
@@ -73,13 +73,15 @@ def per_repeat_rows(project: Project) -> pd.DataFrame:
 def test_every_setting_is_trained_once_per_seed_as_ordinary_runs(repeated):
     rows = per_repeat_rows(repeated)
     assert sorted(zip(rows["setting"], rows["seed"], strict=True)) == [
-        (f"hidden_size={h}", seed) for h in (12, 4) for seed in range(3)
+        (f"{ON_TINY}hidden_size={h}", seed) for h in (12, 4) for seed in range(3)
     ]
     # the setting's own seed keeps its name; the others add theirs
     for h in (4, 12):
-        assert repeated.path(f"results/hidden_size={h}/accuracy.csv").is_file()
+        assert repeated.path(f"results/{ON_TINY}hidden_size={h}/accuracy.csv").is_file()
         for seed in (1, 2):
-            assert repeated.path(f"results/hidden_size={h}+seed={seed}/accuracy.csv").is_file()
+            assert repeated.path(
+                f"results/{ON_TINY}hidden_size={h}+seed={seed}/accuracy.csv"
+            ).is_file()
 
 
 def test_the_spread_per_setting_is_a_pandas_groupby_of_the_repeats(repeated):

@@ -11,13 +11,16 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import REPO, Project, file_digests, read_json, tiny_config
+from conftest import ON_TINY, REPO, Project, file_digests, read_json, tiny_config
 
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "workflow" / "cluster" / "local-slurm.sh"
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 SWEEP = {"hidden_size": [6, 12]}
-RUNS = ["hidden_size=6", "hidden_size=6+seed=1", "hidden_size=12", "hidden_size=12+seed=1"]
+RUNS = [
+    f"{ON_TINY}{run}"
+    for run in ("hidden_size=6", "hidden_size=6+seed=1", "hidden_size=12", "hidden_size=12+seed=1")
+]
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,17 @@ import subprocess
 import sys
 
 import pytest
-from conftest import read_json
+from conftest import file_digests, read_json, tiny_dataset_entry, write_tiny_idx
 from scratchnet import checkpoint
 from scratchnet.tables import read_csv
 
 GRID = {"hidden_size": [6, 12], "learning_rate": [1.0, 2.0]}
+# The tests' dataset is not the default one (mnist): a sweep's names begin with it.
 NAMES = [
-    "hidden_size=6+learning_rate=1.0",
-    "hidden_size=6+learning_rate=2.0",
-    "hidden_size=12+learning_rate=1.0",
-    "hidden_size=12+learning_rate=2.0",
+    "dataset=tiny+hidden_size=6+learning_rate=1.0",
+    "dataset=tiny+hidden_size=6+learning_rate=2.0",
+    "dataset=tiny+hidden_size=12+learning_rate=1.0",
+    "dataset=tiny+hidden_size=12+learning_rate=2.0",
 ]
 COMPARISONS = ("compare_heatmap", "compare_accuracy", "compare_loss")
 
@@ -89,7 +90,11 @@ def test_named_runs_and_a_grid_together(tiny_project):
     )
     tiny_project.run()
     summary = read_csv(tiny_project.path("results/summary.csv"))
-    assert sorted(summary["run"]) == ["learning_rate=1.0", "learning_rate=2.0", "wide"]
+    assert sorted(summary["run"]) == [
+        "dataset=tiny+learning_rate=1.0",
+        "dataset=tiny+learning_rate=2.0",
+        "wide",
+    ]
     for name in COMPARISONS:
         assert tiny_project.path(f"results/figures/{name}.png").exists()
 
@@ -126,7 +131,35 @@ def test_a_sweep_can_be_given_on_the_command_line_with_numbers_as_people_write_t
 ):
     planned = tiny_project.planned_jobs("--config", "sweep={learning_rate: [1e-3, 5e-4]}")
     runs = {w["run"] for rule, w in planned if rule == "run_results"}
-    assert runs == {"learning_rate=0.001", "learning_rate=0.0005"}
+    assert runs == {"dataset=tiny+learning_rate=0.001", "dataset=tiny+learning_rate=0.0005"}
+
+
+def test_switching_datasets_back_retrains_no_run_of_a_sweep(tmp_path, tiny_project):
+    """A sweep on another dataset has folders of its own: after it, the first dataset's
+    runs are still there, current and unchanged."""
+    digests = write_tiny_idx(tmp_path / "other", seed=1, classes=4)
+    other = tiny_dataset_entry(digests, [str(tmp_path / "other")], classes=4)
+    tiny_project.update_config(
+        sweep={"learning_rate": [1.0, 2.0]},
+        epochs=2,
+        datasets={**tiny_project.config["datasets"], "four": other},
+    )
+    tiny_project.run()
+    checkpoints = "dataset=tiny+*/checkpoints/*.npz"
+    trained = file_digests(tiny_project.path("results"), checkpoints)
+    assert len(trained) == 2 * 3
+    tiny_project.update_config(dataset="four")
+    tiny_project.run()
+    tiny_project.update_config(dataset="tiny")
+    planned = {rule for rule, _ in tiny_project.planned_jobs()}
+    assert not {rule for rule in planned if rule.startswith(("train", "evaluate", "run_"))}
+    assert file_digests(tiny_project.path("results"), checkpoints) == trained
+    assert sorted(path.name for path in tiny_project.path("results").glob("dataset=*")) == [
+        "dataset=four+learning_rate=1.0",
+        "dataset=four+learning_rate=2.0",
+        "dataset=tiny+learning_rate=1.0",
+        "dataset=tiny+learning_rate=2.0",
+    ]
 
 
 def test_a_sweep_over_an_unknown_key_is_refused_naming_it(tiny_project):

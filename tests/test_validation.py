@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import Project, prepare_tiny, read_json, tiny_config, write_tiny_idx
+from conftest import ON_TINY, Project, prepare_tiny, read_json, tiny_config, write_tiny_idx
 from scratchnet import checkpoint, holdout
 from scratchnet.tables import read_csv
 from scratchnet.train import ModelSettings, TrainingSettings, continue_training, training_batches
@@ -82,7 +82,7 @@ def searched(tmp_path_factory) -> Project:
 
 
 def runs(project: Project) -> list[str]:
-    return [f"sample={i}" for i in range(project.config["search"]["samples"])]
+    return [f"{ON_TINY}sample={i}" for i in range(project.config["search"]["samples"])]
 
 
 def test_every_run_is_judged_on_the_same_held_out_images(searched):
@@ -130,7 +130,7 @@ def test_raising_samples_trains_only_the_new_ones(searched, tmp_path):
     copy = Project(tmp_path / "copy", {**searched.config, "search": {**SEARCH, "samples": 6}})
     planned = copy.planned_jobs()
     trained = {w["run"] for rule, w in planned if rule.startswith("train_epochs")}
-    assert trained == {"sample=4", "sample=5"}
+    assert trained == {f"{ON_TINY}sample=4", f"{ON_TINY}sample=5"}
     assert not any(rule == "split" for rule, _ in planned)  # the same split
     fewer = Project(tmp_path / "copy", {**searched.config, "search": {**SEARCH, "samples": 3}})
     assert fewer.dry_run() == {"summary": 1, "all": 1}

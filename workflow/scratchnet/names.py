@@ -3,9 +3,11 @@ menu, tables).
 
 A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``), a
 search by its sample's number (``sample=7``), and a repeat adds its seed
-(``default+seed=3``). Shortened, each ``key=value`` part is shown as
-``initials value`` (``hs 100, lr 0.5``; ``default, seed 3``), and a name still too long
-is cut.
+(``default+seed=3``). On a dataset other than the default one, a sweep's or search's
+names begin with it (``dataset=fashion-mnist+sample=7``): each dataset's runs keep their
+own folders. Shortened, each ``key=value`` part is shown as ``initials value`` (``hs 100,
+lr 0.5``; ``default, seed 3``), the dataset part left out (a summary has one dataset), and
+a name still too long is cut.
 """
 
 import re
@@ -18,6 +20,7 @@ SEPARATOR, ASSIGN = "+", "="
 # taken for a made name, nor split by Snakemake.
 CHOSEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_LENGTH = 24
+DATASET_KEY = "dataset"
 
 
 def format_value(value) -> str:
@@ -33,6 +36,12 @@ def made_name(parts: dict) -> str:
 def sample_name(index: int) -> str:
     """The setting of a random search's sample ``index`` (config `search`)."""
     return made_name({"sample": index})
+
+
+def on_dataset(name: str, dataset: str) -> str:
+    """A sweep's or search's ``name`` when it trains on another ``dataset`` than the
+    default one."""
+    return SEPARATOR.join((made_name({DATASET_KEY: dataset}), name))
 
 
 def repeat_name(setting: str, seed: int) -> str:
@@ -54,6 +63,8 @@ def short_name(run: str) -> str:
     parts = []
     for part in run.split(SEPARATOR):
         key, sep, value = part.partition(ASSIGN)
+        if sep and key == DATASET_KEY:
+            continue
         parts.append(f"{short_key(key)} {value}" if sep else part)
     name = ", ".join(parts)
     return name if len(name) <= MAX_LENGTH else name[: MAX_LENGTH - 1] + "…"

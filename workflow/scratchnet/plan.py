@@ -2,9 +2,12 @@
 
 A run trains one setting with one seed. The settings are the top-level run keys, changed
 per point of a `sweep` grid or per named run of `runs`; with neither, the one setting
-is named by `run`. `repeats` trains every setting once per seed: the run with the
-setting's own seed keeps the setting's name (adding repeats retrains nothing), the others
-are named ``<setting>+seed=<seed>``. Without `repeats` a setting has one seed: one model
+is named by `run`. On a dataset other than the default one, the sweep's or search's names
+begin with the dataset (names.on_dataset), so that switching datasets back retrains
+nothing; a name people choose is theirs, one folder whatever it trains on. `repeats`
+trains every setting once per seed: the run with the setting's own seed keeps the
+setting's name (adding repeats retrains nothing), the others are named
+``<setting>+seed=<seed>``. Without `repeats` a setting has one seed: one model
 of results, whatever the config.
 
 A run of E epochs is trained by jobs of up to EPOCHS_PER_JOB epochs (0-8, 9-16, ...),
@@ -55,6 +58,8 @@ def runs(config: dict, schema: dict) -> dict[str, Run]:
         made = _samples(search, run_schema(schema)["properties"])
     else:
         made = _grid(config.get("sweep") or {}, keys)
+    if config["dataset"] != schema["properties"]["dataset"]["default"]:
+        made = {names.on_dataset(name, config["dataset"]): point for name, point in made.items()}
     changes = {**made, **named}
     if not changes:
         changes = {config["run"]: {}}
@@ -64,6 +69,7 @@ def runs(config: dict, schema: dict) -> dict[str, Run]:
         where = f"runs.{name}" if name in named else f"search ({name})" if search else "sweep"
         require_valid_run(settings[name], schema, where)
     _require_chosen_name(config["run"], "run")
+    _require_chosen_name(config["dataset"], "dataset")
     for name in named:
         _require_chosen_name(name, "runs")
     _require_no_shared_folder(settings)
@@ -144,7 +150,8 @@ def _draw(distribution: dict, u: float, integer: bool):
 def _require_chosen_name(name: str, key: str) -> None:
     if not names.CHOSEN_NAME.fullmatch(str(name)):
         raise ConfigError(
-            f"config: {key}: {name!r} is not a run name: use letters, digits, '.', '_' and "
+            f"config: {key}: {name!r} is not a {'dataset' if key == 'dataset' else 'run'} "
+            f"name: use letters, digits, '.', '_' and "
             f"'-' ({names.SEPARATOR!r} and {names.ASSIGN!r} are kept for the names of sweeps "
             "and repeats, and Snakemake splits a cluster job's names at commas)"
         )
