@@ -209,6 +209,13 @@ def test_made_names_read_back_as_short_names():
     assert names.short_name(name) == "hs 100, lr 0.5, seed 3"
     assert names.short_name("default+seed=1") == "default, seed 1"
     assert len(names.short_name("x" * 40)) == names.MAX_LENGTH
+    on_fashion = names.on_dataset(name, "fashion-mnist")
+    assert on_fashion == f"dataset=fashion-mnist+{name}"
+    assert names.short_name(on_fashion) == names.short_name(name)
+    settings = planned()["default"].settings
+    title = names.run_title(on_fashion, "fashion-mnist", settings)
+    assert title.startswith(f"{name} (fashion-mnist): hidden 50")
+    assert names.without_dataset("dataset-x+seed=1") == "dataset-x+seed=1"  # a chosen name
 
 
 def test_made_names_hold_no_comma_and_name_no_shared_folder():

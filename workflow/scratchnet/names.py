@@ -44,6 +44,12 @@ def on_dataset(name: str, dataset: str) -> str:
     return SEPARATOR.join((made_name({DATASET_KEY: dataset}), name))
 
 
+def without_dataset(run: str) -> str:
+    """``run`` without the dataset it begins with, if any (where the dataset is said)."""
+    first, sep, rest = run.partition(SEPARATOR)
+    return rest if sep and first.startswith(DATASET_KEY + ASSIGN) else run
+
+
 def repeat_name(setting: str, seed: int) -> str:
     """The run that trains ``setting`` with another ``seed`` (config `repeats`)."""
     return f"{setting}{SEPARATOR}seed{ASSIGN}{seed}"
@@ -52,7 +58,7 @@ def repeat_name(setting: str, seed: int) -> str:
 def run_title(run: str, dataset: str, settings: dict) -> str:
     """A run's figures' and tables' title: its name, dataset and main settings."""
     return (
-        f"{run} ({dataset}): hidden {settings['hidden_size']}, "
+        f"{without_dataset(run)} ({dataset}): hidden {settings['hidden_size']}, "
         f"lr {format_value(settings['learning_rate'])}, batch {settings['batch_size']}, "
         f"{settings['sampling']} sampling, seed {settings['seed']}"
     )
@@ -61,10 +67,8 @@ def run_title(run: str, dataset: str, settings: dict) -> str:
 def short_name(run: str) -> str:
     """``run`` as people can read it in a narrow column or menu."""
     parts = []
-    for part in run.split(SEPARATOR):
+    for part in without_dataset(run).split(SEPARATOR):
         key, sep, value = part.partition(ASSIGN)
-        if sep and key == DATASET_KEY:
-            continue
         parts.append(f"{short_key(key)} {value}" if sep else part)
     name = ", ".join(parts)
     return name if len(name) <= MAX_LENGTH else name[: MAX_LENGTH - 1] + "…"
