@@ -92,6 +92,17 @@ def test_one_or_three_varied_settings_rank_the_runs_best_on_top(varied):
     assert top.startswith(compare.BEST) and "learning_rate=0.5" in top
 
 
+def test_named_runs_keep_their_names_in_the_ranking_and_no_accuracy_axis_passes_one():
+    """Two runs people named, both at 1.0 (an easy dataset): the labels say which is which."""
+    runs = {"slow": {"learning_rate": 0.05}, "fast": {"learning_rate": 0.5}}
+    summary, table = summary_of(runs, {"slow": 1.0, "fast": 1.0})
+    fig = compare.heatmap_or_ranking(table, summary, ["learning_rate"], "shapes, 2 runs")
+    ax = fig.axes[0]
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert sorted(labels) == ["fast: learning_rate=0.5", "slow: learning_rate=0.05"]
+    assert ax.get_xlim()[1] <= 1.005
+
+
 def test_line_figures_colour_by_one_setting_style_by_another_and_zoom_the_second_half():
     summary, table = summary_of(GRID, FINALS)
     fig = compare.accuracy_curves(

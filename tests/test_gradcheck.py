@@ -60,8 +60,11 @@ def test_the_job_writes_the_check_or_fails_with_the_fix_and_no_csv(tmp_path):
     out = tmp_path / "gradcheck.csv"
     write_gradient_check(initial, data, 3, 1e-7, "all", out)
     rows = out.read_text().splitlines()
-    assert rows[0] == "param,max_abs_diff,max_rel_err"
-    assert [row.split(",")[0] for row in rows[1:]] == ["W1", "b1", "W2", "b2"]
+    assert rows[0] == "param,entries_checked,max_abs_diff,max_rel_err,tolerance,passed"
+    written = [row.split(",") for row in rows[1:]]
+    assert [row[0] for row in written] == ["W1", "b1", "W2", "b2"]
+    assert [int(row[1]) for row in written] == [16 * 5, 5, 5 * 10, 10]  # "all"
+    assert all(float(row[3]) <= float(row[4]) == 1e-7 and row[5] == "yes" for row in written)
     out.unlink()
     with pytest.raises(GradientCheckFailed, match="beyond 1e-30"):
         write_gradient_check(initial, data, 3, 1e-30, "20", out)

@@ -49,3 +49,19 @@ def test_a_long_title_wraps_inside_the_figure_and_leaves_room_for_the_axes(tmp_p
 
 def test_wrapping_keeps_short_titles_on_one_line():
     assert wrap_title("default (mnist): hidden 50", 7) == ["default (mnist): hidden 50"]
+
+
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.95])
+def test_the_accuracy_legend_covers_no_point_of_the_curves(level):
+    """An at-chance run's flat curves lie where a learning run's legend would go."""
+    epochs = np.arange(17)
+    curve = np.full(17, level)
+    curve[0] = 0.1  # every run starts at chance
+    fig = accuracy_figure(epochs, curve, curve - 0.01, "run", val_acc=curve + 0.01)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent()
+    for line in ax.get_lines():
+        points = ax.transData.transform(line.get_xydata())
+        inside = [box.contains(x, y) for x, y in points]
+        assert not any(inside), line.get_label()

@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from scratchnet import choosing, spread
-from scratchnet.names import short_name
+from scratchnet.names import ASSIGN, SEPARATOR, short_name, without_dataset
 from scratchnet.plots import figure, moving_average, note, save, smoothing_window
 from scratchnet.tables import MEASURE_NAMES, chosen_on
 
@@ -102,9 +102,13 @@ def _measure(by_setting: pd.DataFrame) -> tuple[str, str]:
 
 
 def _label(row: pd.Series, varied: list[str]) -> str:
+    """The varied settings' values, after the name people gave the run (`runs`) if any."""
+    name = without_dataset(str(row["run"]))
     if not varied:
-        return str(row["run"])
-    return ", ".join(f"{key}={_short(row[key])}" for key in varied)
+        return name
+    first = name.split(SEPARATOR)[0]
+    values = ", ".join(f"{key}={_short(row[key])}" for key in varied)
+    return values if ASSIGN in first else f"{first}: {values}"
 
 
 def _short(value) -> str:
@@ -216,6 +220,8 @@ def ranking(
     if crowned:
         ax.get_yticklabels()[0].set_fontweight("bold")
     ax.set_xlabel(f"{on} accuracy")
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, min(right, 1.005))  # no accuracy above 1, even when all reach it
     ax.grid(axis="x", alpha=0.3)
     keys = [
         Line2D([], [], marker="o", ls="", color="tab:blue", label="final" + " (mean)" * several),

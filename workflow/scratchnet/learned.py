@@ -74,7 +74,7 @@ def weights_figure(
             vmax=scale,
             interpolation="nearest",
         )
-        ax.set_title(f"{name}: colour scale ±{scale:.2g}", fontsize=10)
+        ax.set_title(f"{name}: colour scale ±{scale:.2g}", fontsize=12)
         ax.set_axis_off()
         bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
     bar.set_label("weight")  # the last bar only: the first one's label would hit the panel
@@ -181,7 +181,8 @@ def mistakes_figure(
     columns = 8
     rows = max(1, math.ceil(len(images) / columns))
     tile = 9.6 / columns * image_shape[0] / image_shape[1]  # inches of one image's height
-    caption = 0.42  # inches: two lines of 7-point text and a gap
+    caption = 0.5  # inches: two lines of 9-point text and a gap (the report shrinks the
+    # figure to its pane: smaller text would be unreadable there)
     fig, axes = figure(
         (10, (tile + caption) * rows + 1.0),
         f"Most confident mistakes on the test set — {title}. Above each image: its true "
@@ -208,7 +209,7 @@ def mistakes_figure(
         ax.imshow(image.reshape(image_shape), cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(
             f"{class_names[true]}\n→ {class_names[guess]} ({p:.2f})",
-            fontsize=7,
+            fontsize=9,
             color="tab:red",
             pad=2,
         )

@@ -129,5 +129,5 @@ def accuracy_figure(
     ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")  # lower right, unless a run at chance has its curves there
     return fig

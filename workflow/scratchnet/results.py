@@ -35,7 +35,7 @@ def write_run_results(
     tables.write_csv(loss, out / "loss.csv")
     write_text_atomically(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     gradients = tables.read_csv(out / "gradcheck.csv")
-    for column in ("max_abs_diff", "max_rel_err"):
+    for column in ("max_abs_diff", "max_rel_err", "tolerance"):
         gradients[column] = [f"{value:.2e}" for value in gradients[column]]
     write_text_atomically(
         out / "gradcheck.html",
