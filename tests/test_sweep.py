@@ -5,17 +5,16 @@ import subprocess
 import sys
 
 import pytest
-from conftest import file_digests, read_json, tiny_dataset_entry, write_tiny_idx
+from conftest import ON_TINY, file_digests, read_json, tiny_dataset_entry, write_tiny_idx
 from scratchnet import checkpoint
 from scratchnet.tables import read_csv
 
 GRID = {"hidden_size": [6, 12], "learning_rate": [1.0, 2.0]}
-# The tests' dataset is not the default one (mnist): a sweep's names begin with it.
 NAMES = [
-    "dataset=tiny+hidden_size=6+learning_rate=1.0",
-    "dataset=tiny+hidden_size=6+learning_rate=2.0",
-    "dataset=tiny+hidden_size=12+learning_rate=1.0",
-    "dataset=tiny+hidden_size=12+learning_rate=2.0",
+    f"{ON_TINY}hidden_size=6+learning_rate=1.0",
+    f"{ON_TINY}hidden_size=6+learning_rate=2.0",
+    f"{ON_TINY}hidden_size=12+learning_rate=1.0",
+    f"{ON_TINY}hidden_size=12+learning_rate=2.0",
 ]
 COMPARISONS = ("compare_heatmap", "compare_accuracy", "compare_loss")
 
@@ -63,6 +62,9 @@ def test_show_lists_the_runs_best_first_and_one_run_per_epoch(swept):
     one = subprocess.run([*show, NAMES[0]], cwd=swept.root, capture_output=True, text=True)
     assert one.stdout.splitlines()[1].split()[:3] == ["epoch", "iteration", "train_acc"]
     assert len(one.stdout.splitlines()) == 2 + 3  # epochs 0, 1, 2
+    typed = NAMES[0].removeprefix(ON_TINY)  # the name without the dataset's
+    same = subprocess.run([*show, typed], cwd=swept.root, capture_output=True, text=True)
+    assert same.returncode == 0 and same.stdout == one.stdout
     missing = subprocess.run([*show, "nope"], cwd=swept.root, capture_output=True, text=True)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "results/nope/accuracy.csv does not exist (runs with results:" in missing.stderr

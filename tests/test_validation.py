@@ -114,13 +114,14 @@ def test_predict_best_uses_the_epoch_chosen_on_validation_data(searched):
     run = read_csv(searched.path("results/summary.csv"))["run"].iloc[-1]
     epoch = read_json(searched.path(f"results/{run}/metrics.json"))["best_epoch"]
     images = searched.path("results/data/tiny/t10k-images-idx3-ubyte.gz")
+    typed = run.removeprefix(ON_TINY)  # as people type it: sample=N
     said = subprocess.run(
-        [sys.executable, "-m", "scratchnet", "predict", str(images), "--run", run,
+        [sys.executable, "-m", "scratchnet", "predict", str(images), "--run", typed,
          "--epoch", "best"],
         cwd=searched.root, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert said.returncode == 0, said.stderr
-    assert f"epoch_{epoch:03d}.npz" in said.stdout.splitlines()[0]
+    assert f"{run}/checkpoints/epoch_{epoch:03d}.npz" in said.stdout.splitlines()[0]
 
 
 def test_raising_samples_trains_only_the_new_ones(searched, tmp_path):

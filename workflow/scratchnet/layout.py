@@ -4,6 +4,9 @@ and show find them here; a run argument may be Snakemake's ``{run}`` wildcard.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from scratchnet import names
 
 RESULTS = "results"
 # Folders of results/ that hold no run: no run may take their names (plan.runs).
@@ -15,6 +18,16 @@ SUMMARY_JSON = f"{RESULTS}/summary.json"  # what the summary describes (plan.des
 RUN_TABLES = ("gradcheck.csv", "gradcheck.html", "accuracy.csv", "accuracy.html", "loss.csv",
               "metrics.json", "confusion.csv")  # fmt: skip
 RUN_FIGURES = ("loss", "accuracy", "weights", "confusion", "misclassified")
+
+
+def run_called(results: Path, run: str) -> str:
+    """The run people mean by ``run``: itself, or else the one run of a sweep or search of
+    another dataset that bears this name after the dataset's (names.on_dataset)."""
+    if (results / run).is_dir():
+        return run
+    pattern = f"{names.DATASET_KEY}{names.ASSIGN}*{names.SEPARATOR}{run}"
+    found = [path.name for path in results.glob(pattern) if names.without_dataset(path.name) == run]
+    return found[0] if len(found) == 1 else run
 
 
 def epoch_name(epoch: int) -> str:

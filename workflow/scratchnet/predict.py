@@ -299,6 +299,7 @@ def predict_files(files: list[Path], results: Path, run: str, epoch: str) -> tup
     """Every image of ``files`` as the run's network sees it and what it says: (image
     names, their uint8 pixel rows, class probabilities, class names, the dataset's target
     form, the checkpoint used)."""
+    run = layout.run_called(results, run)
     path, chosen = _run_checkpoint(results, run, epoch)
     net, meta = checkpoint.load(path)
     summary = results / "summary.json"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scratchnet import spread, tables
+from scratchnet import layout, spread, tables
 
 
 class NothingToShow(FileNotFoundError):
@@ -43,6 +43,7 @@ def summary_text(results: Path) -> str:
 
 def run_text(results: Path, run: str) -> str:
     """One run's accuracy and loss per epoch."""
+    run = layout.run_called(results, run)
     path = results / run / "accuracy.csv"
     if not path.is_file():
         runs = sorted(p.parent.name for p in results.glob("*/accuracy.csv"))
