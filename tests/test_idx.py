@@ -166,18 +166,15 @@ def test_dataset_entry_prints_the_config_entry_of_four_idx_files(tmp_path):
 
 def test_a_checksum_mismatch_gives_both_hashes_in_full_and_the_likely_cause(tmp_path):
     """The likeliest mistake in a new dataset entry: the .gz file's own SHA-256."""
-    import gzip
     import hashlib
-
-    from scratchnet.idx import checksum_cause
 
     payload = b"\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02"
     path = tmp_path / "labels.gz"
     path.write_bytes(gzip.compress(payload, mtime=0))
     actual = hashlib.sha256(payload).hexdigest()
     of_the_file = hashlib.sha256(path.read_bytes()).hexdigest()
-    said = checksum_cause(path, actual, of_the_file)
+    said = idx.checksum_cause(path, actual, of_the_file)
     assert actual in said and of_the_file in said
     assert "hash of the .gz file itself" in said and "gunzip -c FILE | sha256sum" in said
-    other = checksum_cause(path, actual, "0" * 64)
+    other = idx.checksum_cause(path, actual, "0" * 64)
     assert "0" * 64 in other and "damaged or another file" in other
