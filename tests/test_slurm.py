@@ -114,7 +114,7 @@ def test_a_cancelled_submission_keeps_the_runs_it_finished(slurm_cluster, tmp_pa
         again = {rule for rule, wildcards in planned if wildcards.get("run") == run}
         assert again <= {"learned", "run_results"}, (run, again)  # not trained again
     trained = {w["run"] for rule, w in planned if rule.startswith("train_epochs_000")}
-    assert trained == {f"seed={seed}" for seed in SEEDS["seed"]} - finished
+    assert trained == {f"{ON_TINY}seed={seed}" for seed in SEEDS["seed"]} - finished
 
 
 SEEDS = {"seed": [1, 2, 3, 4, 5, 6]}
@@ -122,7 +122,7 @@ SEEDS = {"seed": [1, 2, 3, 4, 5, 6]}
 
 def finished_runs(project: Project) -> set[str]:
     """Runs whose last evaluation is written."""
-    runs = (f"seed={seed}" for seed in SEEDS["seed"])
+    runs = (f"{ON_TINY}seed={seed}" for seed in SEEDS["seed"])
     return {
         run
         for run in runs
