@@ -22,8 +22,8 @@ EVALUATION_SET = {"pixels": DATA.evaluation_pixels, "index": DATA.evaluation_ind
 # The training images held out for validation, when some are (plan.validation)
 SPLIT = [DATA.split(VALIDATION, config["validation_seed"])] if VALIDATION else []
 SPLIT_ARG = f"--validation {SPLIT[0]}" if SPLIT else ""
-CLASS_NAMES = DATASET_SPEC.get("class_names") or list(
-    map(str, range(DATASET_SPEC["num_classes"]))
+CLASS_NAMES = DATASET_SPEC.get("class_names") or names.class_numbers(
+    DATASET_SPEC["num_classes"]
 )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from scratchnet import checkpoint, tables
 from scratchnet.evalset import Block, EvaluationSet
 from scratchnet.evaluate import predictions
+from scratchnet.names import class_numbers
 from scratchnet.plots import figure, save
 
 log = logging.getLogger(__name__)
@@ -89,17 +90,12 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np
 
 def confusion_table(matrix: np.ndarray, class_names: list[str] | None = None) -> pd.DataFrame:
     """The matrix with a first column naming each row's true class (and its name)."""
-    class_names = class_names or default_names(len(matrix))
-    table = pd.DataFrame(matrix, columns=[str(c) for c in range(len(matrix))])
+    class_names = class_names or class_numbers(len(matrix))
+    table = pd.DataFrame(matrix, columns=class_numbers(len(matrix)))
     table.insert(0, "true_class", range(len(matrix)))
-    if class_names != default_names(len(matrix)):
+    if class_names != class_numbers(len(matrix)):
         table.insert(1, "name", class_names)
     return table
-
-
-def default_names(classes: int) -> list[str]:
-    """Class names when the dataset gives none: the class numbers."""
-    return [str(c) for c in range(classes)]
 
 
 def confusion_figure(
@@ -107,8 +103,8 @@ def confusion_figure(
 ) -> plt.Figure:
     """Counts per (true, predicted) pair on a log colour scale, per-class recall beside."""
     classes = len(matrix)
-    class_names = class_names or default_names(classes)
-    named = class_names != default_names(classes)
+    class_names = class_names or class_numbers(classes)
+    named = class_names != class_numbers(classes)
     recall = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
     longest = max(len(name) for name in class_names)
     # room for the labels: about 0.075 in per character of 10-point text
@@ -177,7 +173,7 @@ def mistakes_figure(
     """The images in a grid, each captioned above it: true class, then the predicted
     class and the network's probability for it."""
     if class_names is None:
-        class_names = default_names(int(max(labels.max(initial=0), predicted.max(initial=0))) + 1)
+        class_names = class_numbers(int(max(labels.max(initial=0), predicted.max(initial=0))) + 1)
     columns = 8
     rows = max(1, math.ceil(len(images) / columns))
     tile = 9.6 / columns * image_shape[0] / image_shape[1]  # inches of one image's height
@@ -260,7 +256,7 @@ def _write_learned(
     """confusion.csv and figures/{weights,confusion,misclassified} into ``out``, from the
     test set's (predicted, probabilities, labels); returns the confusion matrix."""
     predicted, probabilities, labels = test
-    names = class_names or default_names(probabilities.shape[1])
+    names = class_names or class_numbers(probabilities.shape[1])
     matrix = confusion(labels, predicted, probabilities.shape[1])
     tables.write_csv(confusion_table(matrix, names), out / "confusion.csv")
     figures = out / "figures"

@@ -1,5 +1,5 @@
 """How runs are named, and their short names where a full one would not fit (the report's
-menu, tables).
+menu, tables); and a dataset's classes, where it names none.
 
 A sweep names its runs by their settings (``hidden_size=100+learning_rate=0.5``), a
 search by its sample's number (``sample=7``), and a repeat adds its seed
@@ -72,6 +72,11 @@ def short_name(run: str) -> str:
         parts.append(f"{short_key(key)} {value}" if sep else part)
     name = ", ".join(parts)
     return name if len(name) <= MAX_LENGTH else name[: MAX_LENGTH - 1] + "…"
+
+
+def class_numbers(classes: int) -> list[str]:
+    """The names of a dataset's classes when it gives none: their numbers."""
+    return [str(c) for c in range(classes)]
 
 
 def short_key(key: str) -> str:

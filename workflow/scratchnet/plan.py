@@ -69,7 +69,7 @@ def runs(config: dict, schema: dict) -> dict[str, Run]:
         where = f"runs.{name}" if name in named else f"search ({name})" if search else "sweep"
         require_valid_run(settings[name], schema, where)
     _require_chosen_name(config["run"], "run")
-    _require_chosen_name(config["dataset"], "dataset")
+    _require_chosen_name(config["dataset"], "dataset", kind="dataset")
     for name in named:
         _require_chosen_name(name, "runs")
     _require_no_shared_folder(settings)
@@ -147,11 +147,11 @@ def _draw(distribution: dict, u: float, integer: bool):
     return round(value) if integer else float(f"{value:.4g}")
 
 
-def _require_chosen_name(name: str, key: str) -> None:
+def _require_chosen_name(name: str, key: str, kind: str = "run") -> None:
+    """``name``, given at config ``key``, can name a folder and a part of a run's name."""
     if not names.CHOSEN_NAME.fullmatch(str(name)):
         raise ConfigError(
-            f"config: {key}: {name!r} is not a {'dataset' if key == 'dataset' else 'run'} "
-            f"name: use letters, digits, '.', '_' and "
+            f"config: {key}: {name!r} is not a {kind} name: use letters, digits, '.', '_' and "
             f"'-' ({names.SEPARATOR!r} and {names.ASSIGN!r} are kept for the names of sweeps "
             "and repeats, and Snakemake splits a cluster job's names at commas)"
         )

@@ -23,6 +23,7 @@ import pandas as pd
 
 from scratchnet import checkpoint, dataset, idx, layout
 from scratchnet.errors import KnownError
+from scratchnet.names import class_numbers
 from scratchnet.net import TwoLayerNet
 
 
@@ -270,7 +271,7 @@ def class_names(folder: Path, classes: int) -> list[str]:
     """The dataset's class names (classes.json), or the class numbers."""
     path = folder / "classes.json"
     names = json.loads(path.read_text())["names"] if path.is_file() else []
-    return names if len(names) == classes else [str(c) for c in range(classes)]
+    return names if len(names) == classes else class_numbers(classes)
 
 
 # --- predicting ---------------------------------------------------------------------------

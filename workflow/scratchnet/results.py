@@ -10,7 +10,7 @@ import pandas as pd
 
 from scratchnet import checkpoint, compare, plots, spread, tables
 from scratchnet.atomic import write_text_atomically
-from scratchnet.names import short_name
+from scratchnet.names import class_numbers, short_name
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _dataset_page(about: dict, classes: list[str]) -> str:
     counts = pd.DataFrame(
         {
             "class": np.arange(about["num_classes"]),
-            **({"name": classes} if classes != [str(i) for i in range(len(classes))] else {}),
+            **({"name": classes} if classes != class_numbers(len(classes)) else {}),
             "train images": about["train_class_counts"],
             "test images": about["test_class_counts"],
         }
