@@ -7,7 +7,9 @@ results must be byte-identical, and the runs go in grouped submissions.
 
 import math
 import os
+import re
 import subprocess
+from datetime import datetime
 
 import pytest
 import yaml
@@ -67,6 +69,7 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
             assert "running in SLURM job" in text, f"{run}/{log} did not run under SLURM"
         download = cluster.path("results/data/logs/tiny/download_train-images-idx3-ubyte.gz.log")
         assert "SLURM job" not in download.read_text()  # a local rule
+    assert most_at_once(local_job_spans(cluster)) <= profile_resources()["local_jobs"]
 
     local = Project(tmp_path / "local", config)
     local.run()
@@ -81,9 +84,48 @@ def test_a_sweep_through_slurm_equals_a_local_run(slurm_cluster, tmp_path, tiny_
 
 def runs_per_submission() -> int:
     """The profile's group-components for the runs' group."""
+    return profile_settings("group-components")["run"]
+
+
+def profile_resources() -> dict[str, int]:
+    return profile_settings("resources")
+
+
+def profile_settings(key: str) -> dict[str, int]:
+    """A profile entry written as a list of name=number."""
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
-    counts = dict(item.split("=") for item in profile["group-components"])
-    return int(counts["run"])
+    return {name: int(number) for name, number in (item.split("=") for item in profile[key])}
+
+
+def local_job_spans(project: Project) -> list[tuple[datetime, datetime]]:
+    """From the first to the last timestamped line of every job log written where
+    Snakemake ran (not in a SLURM job): within the time each job ran."""
+    spans = []
+    for log in project.path("results").rglob("logs/**/*.log"):
+        text = log.read_text()
+        stamps = [
+            datetime.strptime(line[:23], TIME_FORMAT)
+            for line in text.splitlines()
+            if STAMP.match(line)
+        ]
+        if stamps and "running in SLURM job" not in text:
+            spans.append((stamps[0], stamps[-1]))
+    assert len(spans) >= len(RUNS) * 2, spans  # at least each run's results and learned
+    return spans
+
+
+def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    """The most spans that overlap at one moment."""
+    changes = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = most = 0
+    for _, change in changes:  # an end sorts before a start at the same moment
+        running += change
+        most = max(most, running)
+    return most
+
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
 
 
 def metrics_without_time(project: Project, run: str) -> dict:

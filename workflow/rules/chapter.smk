@@ -23,6 +23,7 @@ rule chapter:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=plan.BASE_MB + 100,
         runtime=10,
     params:

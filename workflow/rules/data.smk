@@ -24,6 +24,7 @@ rule download:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=plan.BASE_MB,
         runtime=30,
     params:
@@ -120,6 +121,7 @@ rule classes:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=plan.BASE_MB,
         runtime=5,
     params:

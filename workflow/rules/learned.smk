@@ -34,6 +34,7 @@ rule learned:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=evaluation_mem_mb,
         runtime=10,
     params:

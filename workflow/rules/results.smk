@@ -39,6 +39,7 @@ rule run_results:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=reading_mem_mb,
         runtime=10,
     params:

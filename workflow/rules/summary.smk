@@ -38,6 +38,7 @@ rule summary:
         "../envs/scratchnet.yaml"
     threads: 1
     resources:
+        local_jobs=1,
         mem_mb=plan.BASE_MB + 300,
         runtime=30,
     params:
