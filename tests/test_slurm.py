@@ -2,7 +2,8 @@
 
 The cluster comes from workflow/cluster/local-slurm.sh (needs root, as in CI). The
 same small sweep, each run repeated with two seeds, runs through SLURM and locally; the
-results must be byte-identical, and the runs go in grouped submissions.
+results must be byte-identical, the runs go in grouped submissions, and the jobs run
+where Snakemake runs keep to `--resources local_jobs=1`.
 """
 
 import math
