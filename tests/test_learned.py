@@ -71,3 +71,19 @@ def test_the_figures_draw_for_any_class_count_and_image_shape(classes):
     assert len(fig.axes) == 4  # two panels, each with its colour bar
     scales = [image.get_clim()[1] for ax in fig.axes[:2] for image in ax.get_images()]
     assert scales[0] < 0.1 < 1 < scales[1]  # the faint initial weights on their own scale
+
+
+def test_the_weights_title_wraps_inside_the_figure_above_the_panels_titles():
+    """Its title is set larger than the other figures' (the report shows this wide figure
+    smaller): the room above the panels must follow."""
+    rng = np.random.default_rng(2)
+    weights = rng.standard_normal((784, 50))
+    title = "hidden_size=100+learning_rate=0.5+seed=3 (mnist): " + "a long setting, " * 12
+    fig = learned.weights_figure(0.01 * weights, weights, (28, 28), title)
+    fig.canvas.draw()
+    suptitle = fig.get_suptitle()
+    box = fig.texts[0].get_window_extent()
+    assert fig.texts[0].get_text() == suptitle and suptitle.count("\n") >= 2
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    for panel in fig.axes[:2]:
+        assert panel.title.get_window_extent().y1 < box.y0

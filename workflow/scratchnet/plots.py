@@ -39,24 +39,26 @@ def figure(
     ncols: int = 1,
     axes_titles: bool = False,
     nrows: int = 1,
+    title_size: float = TITLE_SIZE,
     **margins,
 ) -> tuple[plt.Figure, plt.Axes]:
     """Axes (``ncols`` of them side by side, in ``nrows`` rows: then a 2-D array) under a
     title wrapped to the figure's width, never clipped, with fixed margins (a layout
     engine would cost more than drawing); ``axes_titles``: room for a title above the
-    first row of axes too."""
+    first row of axes too; ``title_size`` in points (a wide figure is shown smaller)."""
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=nrows == 1)
-    lines = wrap_title(title, figsize[0])
-    fig.suptitle("\n".join(lines), fontsize=TITLE_SIZE, y=0.985, va="top")
-    title_inches = (len(lines) * 1.3 * TITLE_SIZE + 10 + 18 * axes_titles) / 72
+    lines = wrap_title(title, figsize[0], title_size)
+    fig.suptitle("\n".join(lines), fontsize=title_size, y=0.985, va="top")
+    title_inches = (len(lines) * 1.3 * title_size + 10 + 18 * axes_titles) / 72
     layout = {"left": 0.1, "right": 0.97, "bottom": 0.11, **margins}
     fig.subplots_adjust(top=1 - title_inches / figsize[1], **layout)
     return fig, axes
 
 
-def wrap_title(title: str, width_inches: float) -> list[str]:
-    """Lines of ``title`` that fit the width: a character of 10-point text is ~0.6 x 10 pt."""
-    per_line = max(20, int(width_inches * 72 / (0.6 * TITLE_SIZE)))
+def wrap_title(title: str, width_inches: float, size: float = TITLE_SIZE) -> list[str]:
+    """Lines of ``title`` that fit the width: a character of ``size``-point text is
+    ~0.6 x ``size`` pt wide."""
+    per_line = max(20, int(width_inches * 72 / (0.6 * size)))
     return textwrap.wrap(title, per_line, break_on_hyphens=False) or [""]
 
 
