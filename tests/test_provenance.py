@@ -101,17 +101,17 @@ def test_a_side_effect_in_a_module_no_job_runs_changes_no_output(tmp_path, tiny_
     """A module-level line in predict.py (no job imports it) that would change every
     figure: the warm worker does not load it, so the bytes stay those of the original."""
     env = {**os.environ, "SCRATCHNET_WORKER": worker} if worker == "off" else None
+    figures = [f"results/default/figures/{name}.png" for name in ("accuracy", "loss")]
     original = Project(tmp_path / "original", tiny_config(*tiny_mirror, epochs=2))
-    original.run(env=env)
+    original.run(*figures, env=env)
     snakefile = clone_of_the_workflow(tmp_path / "clone")
     predict = tmp_path / "clone" / "workflow" / "scratchnet" / "predict.py"
     predict.write_text(
         predict.read_text() + '\nimport matplotlib\nmatplotlib.rcParams["lines.linewidth"] = 4\n'
     )
     edited = Project(tmp_path / "edited", original.config, snakefile)
-    edited.run(env=env)
-    for name in ("accuracy", "loss"):
-        figure = f"results/default/figures/{name}.png"
+    edited.run(*figures, env=env)
+    for figure in figures:
         assert edited.path(figure).read_bytes() == original.path(figure).read_bytes()
 
 

@@ -13,6 +13,7 @@ command really loads; and Snakemake itself says what follows a job (--forcerun).
 depends on how the workflow computes its code digests.
 """
 
+import functools
 import json
 import os
 import re
@@ -214,11 +215,17 @@ def test_every_command_was_profiled_and_none_loaded_every_module(imported):
     assert all(set(MODULES) - modules for modules in imported.values())
 
 
+@pytest.fixture(scope="module")
+def forced(built):
+    """What a dry run plans with the given rules forced (asked once per set of rules:
+    several modules share their importers)."""
+    return functools.cache(lambda rules: planned(built, "--forcerun", *rules) if rules else {})
+
+
 @pytest.mark.parametrize("module", MODULES)
-def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(built, project, imported, module):
+def test_editing_a_module_reruns_exactly_the_jobs_that_import_it(forced, project, imported, module):
     importers = sorted(rule for rule, modules in imported.items() if module in modules)
-    importers = [rule for rule in importers if rule not in CONTENT_ONLY]
-    expected = planned(built, "--forcerun", *importers) if importers else {}
+    expected = forced(tuple(rule for rule in importers if rule not in CONTENT_ONLY))
     edit_module(project, module)
     assert planned(project) == expected
 

@@ -10,6 +10,7 @@ import math
 import os
 import re
 import subprocess
+import time
 from datetime import datetime
 
 import pytest
@@ -129,20 +130,29 @@ def metrics_without_time(project: Project, run: str) -> dict:
 
 def test_a_cancelled_submission_keeps_the_runs_it_finished(slurm_cluster, tmp_path, tiny_mirror):
     """Six runs in one submission, cancelled once two have been trained and evaluated:
-    those two keep their files and are not trained again; the others are."""
+    those two keep their files and are not trained again; the others are. (The data
+    stage is built here first: the sweep above sends it through SLURM.)"""
     mirror, digests = tiny_mirror
-    project = Project(tmp_path, tiny_config(mirror, digests, epochs=10, sweep=SEEDS))
-    call = subprocess.Popen(
-        project.command("--workflow-profile", str(PROFILE)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    project = Project(tmp_path / "work", tiny_config(mirror, digests, epochs=10, sweep=SEEDS))
+    project.run("--until", "normalize", "pack_evaluation")
+    output = tmp_path / "snakemake.txt"
+    with open(output, "w") as stream:
+        call = subprocess.Popen(
+            project.command("--workflow-profile", str(PROFILE)),
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        finished = wait_for_finished_runs(project, 2)
+        wait_for(lambda: len(finished_runs(project)) >= 2)
+        finished = finished_runs(project)
         subprocess.run(["scancel", "--user", "root"], check=True, timeout=30)
-        assert call.wait(timeout=300) != 0
+        # Snakemake has handled the failed submission once it shuts down (its last
+        # status-check wait, tens of seconds, is not waited for)
+        wait_for(lambda: "Shutting down" in output.read_text() or call.poll() is not None)
+        assert "Error in group run" in output.read_text()
     finally:
         call.kill()
+        call.wait()
     assert finished_runs(project) >= finished  # nothing finished was removed
     planned = project.planned_jobs("--workflow-profile", str(PROFILE))
     for run in finished:
@@ -165,11 +175,8 @@ def finished_runs(project: Project) -> set[str]:
     }
 
 
-def wait_for_finished_runs(project: Project, count: int, seconds: float = 300) -> set[str]:
-    import time
-
+def wait_for(condition, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
-    while len(finished := finished_runs(project)) < count:
-        assert time.monotonic() < deadline, "the runs did not finish in time"
+    while not condition():
+        assert time.monotonic() < deadline, f"not so after {seconds} s"
         time.sleep(0.3)
-    return finished
